@@ -1,0 +1,33 @@
+# The two commands the README opens with: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --disable-pip-version-check -q
+DEMO   ?= fixtures/demo-capture
+
+.PHONY: demo test bench bench-compare lint clean
+
+$(VENV)/.ok-runtime: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[plot]'
+	touch $@
+
+$(VENV)/.ok-test: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.ok-runtime
+
+demo: $(VENV)/.ok-runtime
+	$(VENV)/bin/promreplay demo $(DEMO)
+
+test: $(VENV)/.ok-test
+	$(PY) -m pytest -q -n 2
+
+bench: $(VENV)/.ok-test
+	$(PY) -m pytest benchmarks --benchmark-enable -q
+
+lint: $(VENV)/.ok-test
+	$(PY) -m ruff check engine tests benchmarks fixtures
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks

@@ -1,0 +1,33 @@
+"""promreplay: an offline PromQL engine over captured Prometheus scrapes.
+
+>>> import engine
+>>> db = engine.open("fixtures/demo-capture")          # doctest: +SKIP
+>>> db.series('up{job="demo-capture"}')[:1]            # doctest: +SKIP
+[{'__name__': 'up', 'instance': '...', 'job': 'demo-capture'}]
+"""
+
+from .errors import (
+    IngestError,
+    ParseError,
+    PromReplayError,
+    QueryError,
+    StoreError,
+    TooManySamplesError,
+)
+from .ingest import open
+from .store import STALE_NAN, Store, is_stale
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IngestError",
+    "ParseError",
+    "PromReplayError",
+    "QueryError",
+    "STALE_NAN",
+    "Store",
+    "StoreError",
+    "TooManySamplesError",
+    "is_stale",
+    "open",
+]

@@ -1,0 +1,345 @@
+"""Label sets: string interning, the column-wise label table, and Go float formatting.
+
+Every label name and value in the process is interned once in :data:`POOL`, which gives
+it a dense ``int32`` id. Id 0 is the empty string, which PromQL treats exactly like an
+absent label, so "absent" needs no special case anywhere.
+
+A :class:`LabelTable` holds the label sets of ``n`` series column-wise: one ``int32``
+array of value ids per label name. Label work (matching, grouping, vector-matching
+signatures) then runs over arrays, once per series, never once per step.
+
+>>> t = LabelTable.from_dicts([{"__name__": "up", "job": "a"}, {"__name__": "up", "job": "b"}])
+>>> t.row(1)
+{'__name__': 'up', 'job': 'b'}
+>>> inverse, first = t.drop(["job"]).group()
+>>> inverse.tolist(), first.tolist()
+([0, 0], [0])
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+import numpy as np
+
+__all__ = [
+    "POOL",
+    "StringPool",
+    "LabelTable",
+    "Labels",
+    "format_go_float",
+    "format_label_float",
+    "labels_key",
+    "METRIC_NAME",
+]
+
+METRIC_NAME = "__name__"
+
+#: A hashable label set: ``(name, value)`` pairs sorted by name, no empty values.
+Labels = tuple[tuple[str, str], ...]
+
+
+class StringPool:
+    """Process-wide string interning: ``str`` <-> dense ``int32`` id. Id 0 is ``""``.
+
+    Interning is thread-safe; lookups are lock-free.
+
+    >>> p = StringPool()
+    >>> p.intern("a"), p.intern("b"), p.intern("a"), p.intern("")
+    (1, 2, 1, 0)
+    >>> p.strings(np.array([2, 0, 1])).tolist()
+    ['b', '', 'a']
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {"": 0}
+        self._strs: list[str] = [""]
+        self._array: np.ndarray = np.array([""], dtype=object)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._strs)
+
+    def intern(self, s: str) -> int:
+        i = self._ids.get(s)
+        if i is not None:
+            return i
+        with self._lock:
+            i = self._ids.get(s)
+            if i is None:
+                i = len(self._strs)
+                self._strs.append(s)
+                self._ids[s] = i
+            return i
+
+    def intern_many(self, strings: Iterable[str]) -> np.ndarray:
+        """Ids of ``strings`` as an ``int32`` array."""
+        get = self._ids.get
+        out = [get(s) for s in strings]
+        if None in out:
+            out = [i if i is not None else self.intern(s) for i, s in zip(out, strings, strict=True)]
+        return np.asarray(out, dtype=np.int32).reshape(-1)
+
+    def string(self, i: int) -> str:
+        return self._strs[i]
+
+    def strings(self, ids: np.ndarray) -> np.ndarray:
+        """Vectorised lookup: an object array of the strings behind ``ids``."""
+        arr = self._array
+        if len(arr) != len(self._strs):
+            arr = self._array = np.array(self._strs, dtype=object)
+        return arr[np.asarray(ids, dtype=np.int64)]
+
+
+#: The one pool every label table in the process uses.
+POOL = StringPool()
+
+
+def labels_key(labels: Mapping[str, str]) -> Labels:
+    """The hashable, canonical form of a label mapping (empty values dropped)."""
+    return tuple(sorted((k, v) for k, v in labels.items() if v != ""))
+
+
+class LabelTable:
+    """Label sets of ``n`` series, column-wise.
+
+    ``cols`` maps a label name to an ``int32`` array of :data:`POOL` ids, one per series;
+    0 means the series has no such label. Tables are immutable by convention: every
+    method returns a new table and shares unchanged columns.
+    """
+
+    __slots__ = ("n", "cols")
+
+    def __init__(self, n: int, cols: Mapping[str, np.ndarray] | None = None) -> None:
+        self.n = int(n)
+        self.cols: dict[str, np.ndarray] = {}
+        for name, codes in (cols or {}).items():
+            codes = np.asarray(codes, dtype=np.int32)
+            if codes.shape != (self.n,):
+                raise ValueError(f"column {name!r} has shape {codes.shape}, expected ({self.n},)")
+            if codes.any():
+                self.cols[name] = codes
+
+    # ---- construction -------------------------------------------------------------
+    @classmethod
+    def from_dicts(cls, rows: Sequence[Mapping[str, str]]) -> LabelTable:
+        n = len(rows)
+        names = sorted({k for r in rows for k in r})
+        cols = {name: POOL.intern_many([r.get(name, "") for r in rows]) for name in names}
+        return cls(n, cols)
+
+    @classmethod
+    def empty(cls, n: int = 0) -> LabelTable:
+        """``n`` series that all have the empty label set."""
+        return cls(n, {})
+
+    @staticmethod
+    def concat(tables: Sequence[LabelTable]) -> LabelTable:
+        n = sum(t.n for t in tables)
+        names = sorted({k for t in tables for k in t.cols})
+        cols = {
+            name: np.concatenate([t.get(name) for t in tables]) if tables else np.zeros(0, np.int32)
+            for name in names
+        }
+        return LabelTable(n, cols)
+
+    # ---- access ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        shown = ", ".join(_format_labels(self.row(i)) for i in range(min(self.n, 3)))
+        more = ", ..." if self.n > 3 else ""
+        return f"LabelTable(n={self.n}: {shown}{more})"
+
+    def names(self) -> list[str]:
+        """Sorted label names present in at least one series."""
+        return sorted(self.cols)
+
+    def get(self, name: str) -> np.ndarray:
+        """Value ids of label ``name`` (zeros where absent)."""
+        c = self.cols.get(name)
+        return c if c is not None else np.zeros(self.n, dtype=np.int32)
+
+    def values(self, name: str) -> np.ndarray:
+        """Values of label ``name`` as an object array of ``str`` ("" where absent)."""
+        return POOL.strings(self.get(name))
+
+    def row(self, i: int) -> dict[str, str]:
+        """Labels of series ``i``, sorted by name."""
+        s = POOL.string
+        return {name: s(int(c[i])) for name, c in sorted(self.cols.items()) if c[i]}
+
+    def rows(self) -> list[dict[str, str]]:
+        return [self.row(i) for i in range(self.n)]
+
+    def keys(self) -> list[Labels]:
+        """One hashable :data:`Labels` tuple per series."""
+        names = self.names()
+        if not names:
+            return [()] * self.n
+        cols = [POOL.strings(self.cols[k]) for k in names]
+        out = []
+        for vals in zip(*cols, strict=True):
+            out.append(tuple((k, v) for k, v in zip(names, vals, strict=True) if v))
+        return out
+
+    # ---- transformation --------------------------------------------------------------
+    def take(self, idx: np.ndarray | Sequence[int]) -> LabelTable:
+        """The series at ``idx`` (integer indices or a boolean mask)."""
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return LabelTable(len(idx), {k: c[idx] for k, c in self.cols.items()})
+
+    def drop(self, names: Iterable[str]) -> LabelTable:
+        names = set(names)
+        return LabelTable(self.n, {k: c for k, c in self.cols.items() if k not in names})
+
+    def keep(self, names: Iterable[str]) -> LabelTable:
+        names = set(names)
+        return LabelTable(self.n, {k: c for k, c in self.cols.items() if k in names})
+
+    def with_column(self, name: str, codes: np.ndarray) -> LabelTable:
+        """A copy with label ``name`` set to ``codes`` (0 removes it)."""
+        cols = dict(self.cols)
+        cols[name] = np.asarray(codes, dtype=np.int32)
+        return LabelTable(self.n, cols)
+
+    def with_value(self, name: str, value: str) -> LabelTable:
+        """A copy with label ``name`` set to ``value`` on every series."""
+        return self.with_column(name, np.full(self.n, POOL.intern(value), dtype=np.int32))
+
+    # ---- grouping ----------------------------------------------------------------------
+    def codes_matrix(self, names: Sequence[str] | None = None) -> np.ndarray:
+        """``int32 [n, k]`` value ids of ``names`` (default: every present name, sorted)."""
+        names = self.names() if names is None else list(names)
+        if not names:
+            return np.zeros((self.n, 0), dtype=np.int32)
+        return np.stack([self.get(k) for k in names], axis=1)
+
+    def group(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dense ids of the distinct label sets.
+
+        Returns ``(inverse, first)``: ``inverse[i]`` is the group of series ``i``, and
+        ``first[g]`` the first series of group ``g``. Groups are numbered in order of
+        first appearance, so the result is stable under the input order.
+        """
+        return group_rows(self.codes_matrix())
+
+    def duplicated_pair(self) -> tuple[int, int] | None:
+        """Indices of two series with identical label sets, or ``None``."""
+        inverse, first = self.group()
+        if len(first) == self.n:
+            return None
+        seen = np.full(len(first), -1, dtype=np.int64)
+        for i, g in enumerate(inverse.tolist()):
+            if seen[g] >= 0:
+                return int(seen[g]), i
+            seen[g] = i
+        return None  # pragma: no cover - unreachable
+
+    def sort_order(self) -> np.ndarray:
+        """Indices that sort the series as Prometheus' ``labels.Compare`` does."""
+        keys = self.keys()
+        return np.asarray(sorted(range(self.n), key=keys.__getitem__), dtype=np.int64)
+
+
+def group_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids of distinct rows of an integer matrix, numbered by first appearance.
+
+    >>> inv, first = group_rows(np.array([[1, 2], [3, 4], [1, 2]]))
+    >>> inv.tolist(), first.tolist()
+    ([0, 1, 0], [0, 1])
+    """
+    n = matrix.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if matrix.shape[1] == 0:
+        return np.zeros(n, np.int64), np.zeros(1, np.int64)
+    if matrix.shape[1] == 1:
+        flat = matrix[:, 0]
+    else:
+        m = np.ascontiguousarray(matrix)
+        flat = m.view(np.dtype((np.void, m.dtype.itemsize * m.shape[1]))).ravel()
+    _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    # renumber groups by first appearance
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inverse].astype(np.int64), first[order].astype(np.int64)
+
+
+def _format_labels(labels: Mapping[str, str]) -> str:
+    name = labels.get(METRIC_NAME, "")
+    inner = ", ".join(f'{k}="{_escape(v)}"' for k, v in labels.items() if k != METRIC_NAME)
+    return f"{name}{{{inner}}}"
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+# ---- Go float formatting ---------------------------------------------------------------
+
+
+def _shortest(v: float) -> tuple[str, int]:
+    """Shortest round-trip decimal digits of finite ``v != 0`` and the exponent ``x``
+    such that ``v = 0.d1d2d3... * 10**(x+1)``; the same digits Go's ``strconv`` picks."""
+    sign, digits, exp = Decimal(repr(abs(v))).normalize().as_tuple()
+    ds = "".join(map(str, digits))
+    return ds, len(ds) + int(exp) - 1
+
+
+def format_go_float(v: float, fmt: str = "g") -> str:
+    """Go's ``strconv.FormatFloat(v, fmt, -1, 64)`` for ``fmt`` in ``'g'``, ``'f'``, ``'e'``.
+
+    Digits are the shortest that round-trip (Python's ``repr`` picks the same ones as
+    Go). With ``'g'``, Go switches to exponent form when the decimal exponent is below
+    -4 or at least 6 (shortest precision uses 6 for that decision), and exponents have
+    at least two digits. Go's ``%v`` of a float64 is the same text.
+
+    >>> [format_go_float(x) for x in (1.0, 600000.0, 3600000.0, 0.0001, 1e-05, 1.2345675e6)]
+    ['1', '600000', '3.6e+06', '0.0001', '1e-05', '1.2345675e+06']
+    >>> format_go_float(1e21, 'f'), format_go_float(0.1, 'f'), format_go_float(-0.0)
+    ('1000000000000000000000', '0.1', '-0')
+    """
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    neg = math.copysign(1.0, v) < 0
+    if v == 0:
+        body = {"g": "0", "f": "0", "e": "0e+00"}[fmt]
+        return "-" + body if neg else body
+    digits, x = _shortest(v)
+    if fmt == "e" or (fmt == "g" and (x < -4 or x >= 6)):
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        body = f"{mant}e{'-' if x < 0 else '+'}{abs(x):02d}"
+    else:
+        if x < 0:
+            body = "0." + "0" * (-x - 1) + digits
+        elif x + 1 >= len(digits):
+            body = digits + "0" * (x + 1 - len(digits))
+        else:
+            body = digits[: x + 1] + "." + digits[x + 1 :]
+    return "-" + body if neg else body
+
+
+def format_label_float(v: float) -> str:
+    """Prometheus 3's normalisation of ``le``/``quantile`` label values.
+
+    ``FormatFloat(v, 'g', -1, 64)``, then ``.0`` appended when the text has neither
+    ``.`` nor ``e``.
+
+    >>> [format_label_float(float(s)) for s in ("1", "600000", "3600000", "+Inf", "0.25")]
+    ['1.0', '600000.0', '3.6e+06', '+Inf', '0.25']
+    """
+    s = format_go_float(v, "g")
+    if "." in s or "e" in s or "Inf" in s or s == "NaN":
+        return s
+    return s + ".0"

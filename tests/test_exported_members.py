@@ -1,0 +1,24 @@
+"""The public surface of ``import engine`` is pinned here; change it deliberately."""
+
+import engine
+
+
+def test_all_is_sorted_and_pinned():
+    assert engine.__all__ == sorted(engine.__all__)
+    assert engine.__all__ == [
+        "IngestError",
+        "ParseError",
+        "PromReplayError",
+        "QueryError",
+        "STALE_NAN",
+        "Store",
+        "StoreError",
+        "TooManySamplesError",
+        "is_stale",
+        "open",
+    ]
+
+
+def test_every_exported_name_exists():
+    for name in engine.__all__:
+        assert hasattr(engine, name), name
