@@ -2,13 +2,14 @@
 
 from .index import Matcher, compile_regex, match_series
 from .samples import STALE_NAN, STALE_NAN_BITS, SampleBuilder, Samples, is_stale
-from .store import Exemplars, FamilyMeta, Store, StoreBuilder
+from .store import Exemplars, FamilyMeta, HistogramSamples, Store, StoreBuilder
 
 __all__ = [
     "STALE_NAN",
     "STALE_NAN_BITS",
     "Exemplars",
     "FamilyMeta",
+    "HistogramSamples",
     "Matcher",
     "SampleBuilder",
     "Samples",

@@ -25,7 +25,7 @@ from .samples import SampleBuilder, Samples
 if TYPE_CHECKING:
     from os import PathLike
 
-__all__ = ["FamilyMeta", "Exemplars", "Store", "StoreBuilder"]
+__all__ = ["FamilyMeta", "Exemplars", "HistogramSamples", "Store", "StoreBuilder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,20 @@ class FamilyMeta:
     type: str = "unknown"
     help: str = ""
     unit: str = ""
+
+
+@dataclass(slots=True)
+class HistogramSamples:
+    """Native-histogram samples, kept beside the float columns until the native-histogram
+    issue gives them columns of their own. ``values`` holds histogram objects; rows are
+    sorted by (series, ts)."""
+
+    series: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+
+    def __len__(self) -> int:
+        return len(self.series)
 
 
 @dataclass(slots=True)
@@ -66,6 +80,7 @@ class Store:
         exemplars: Exemplars | None = None,
         warnings: Sequence[str] = (),
         rejected_duplicates: int = 0,
+        histograms: HistogramSamples | None = None,
     ) -> None:
         if samples.n_series != labels.n:
             raise ValueError(f"{labels.n} label sets but {samples.n_series} sample series")
@@ -75,6 +90,7 @@ class Store:
         self.exemplars = exemplars if exemplars is not None else Exemplars()
         self.warnings: list[str] = list(warnings)
         self.rejected_duplicates = int(rejected_duplicates)
+        self.histograms = histograms if histograms is not None else HistogramSamples()
 
     def __repr__(self) -> str:
         st = self.stats()
@@ -159,6 +175,9 @@ class StoreBuilder:
         self._ex_ts: list[np.ndarray] = []
         self._ex_values: list[np.ndarray] = []
         self._ex_labels: list[dict[str, str]] = []
+        self._h_series: list[int] = []
+        self._h_ts: list[int] = []
+        self._h_values: list[object] = []
 
     @property
     def n_series(self) -> int:
@@ -177,6 +196,12 @@ class StoreBuilder:
 
     def append(self, series: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
         self.samples.append(series, ts, values)
+
+    def append_histogram(self, series: int, ts: int, value: object) -> None:
+        """One native-histogram sample (kept in :class:`HistogramSamples`)."""
+        self._h_series.append(int(series))
+        self._h_ts.append(int(ts))
+        self._h_values.append(value)
 
     def add_exemplars(
         self,
@@ -209,4 +234,14 @@ class StoreBuilder:
                 np.concatenate(self._ex_values),
                 LabelTable.from_dicts(self._ex_labels),
             )
-        return Store(labels, samples, self.metadata, exemplars, self.warnings, rejected)
+        histograms = HistogramSamples()
+        if self._h_series:
+            hs = remap[np.asarray(self._h_series, np.int64)]
+            hts = np.asarray(self._h_ts, np.int64)
+            hv = np.empty(len(self._h_values), object)
+            hv[:] = self._h_values
+            order = np.lexsort((hts, hs))
+            histograms = HistogramSamples(hs[order], hts[order], hv[order])
+        return Store(
+            labels, samples, self.metadata, exemplars, self.warnings, rejected, histograms
+        )
