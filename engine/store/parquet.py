@@ -110,8 +110,11 @@ def load_store(path: str | os.PathLike[str]) -> Store:
 
 
 def is_saved_store(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a file that :func:`load_store` would try to read (magic bytes
-    and a ``promreplay`` header), without reading its columns.
+    """Whether ``path`` is a Parquet or Arrow IPC file (by its magic bytes), and so should
+    be read with :func:`load_store` rather than as a capture or dump.
+
+    Only the first bytes are read: a damaged or foreign Parquet file is still ``True``,
+    so that :func:`load_store` reports what is wrong with it.
 
     >>> is_saved_store(__file__)
     False
@@ -119,16 +122,9 @@ def is_saved_store(path: str | os.PathLike[str]) -> bool:
     try:
         with open(path, "rb") as f:
             magic = f.read(6)
-        if magic.startswith(_PARQUET_MAGIC):
-            meta = pq.read_schema(path).metadata
-        elif magic == _ARROW_MAGIC:
-            with ipc.open_file(path) as r:
-                meta = r.schema.metadata
-        else:
-            return False
-    except (OSError, pa.ArrowException):
+    except OSError:
         return False
-    return bool(meta) and _META_KEY in meta
+    return magic.startswith(_PARQUET_MAGIC) or magic == _ARROW_MAGIC
 
 
 # ---- writing ---------------------------------------------------------------------------

@@ -164,17 +164,16 @@ def test_small_store_round_trip_and_header(tmp_path: Path) -> None:
     assert is_saved_store(path)
 
 
-def test_is_saved_store_rejects_other_files(tmp_path: Path) -> None:
+def test_is_saved_store_tells_stores_from_captures(tmp_path: Path) -> None:
     text = tmp_path / "a.prom"
     text.write_text("up 1\n")
-    plain = tmp_path / "plain.parquet"
-    pq.write_table(
-        pq.read_table(_write(small_store(), tmp_path / "x.parquet")).replace_schema_metadata({}),
-        plain,
-    )
+    arrow = _write(small_store(), tmp_path / "x.arrow")
+    damaged = tmp_path / "d.parquet"
+    damaged.write_bytes(_write(small_store(), tmp_path / "y.parquet").read_bytes()[:100])
+    assert is_saved_store(arrow) and is_saved_store(damaged)
     assert not is_saved_store(text)
-    assert not is_saved_store(plain)
     assert not is_saved_store(tmp_path / "missing.parquet")
+    assert not is_saved_store(tmp_path)
 
 
 def _write(store: Store, path: Path) -> Path:
