@@ -33,6 +33,8 @@ __all__ = [
     "format_go_float",
     "format_label_float",
     "labels_key",
+    "format_labels_go",
+    "go_quote",
     "METRIC_NAME",
 ]
 
@@ -343,3 +345,40 @@ def format_label_float(v: float) -> str:
     if "." in s or "e" in s or "Inf" in s or s == "NaN":
         return s
     return s + ".0"
+
+
+def go_quote(s: str) -> str:
+    """Go's ``strconv.Quote`` for printable text (``\\"``, ``\\\\``, ``\\n``, ``\\t``...)."""
+    out = ['"']
+    for ch in s:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def format_labels_go(labels: Mapping[str, str]) -> str:
+    """Go's ``labels.Labels.String()``: ``{__name__="up", job="a"}`` (names sorted).
+
+    >>> format_labels_go({"job": "a", "__name__": "up"})
+    '{__name__="up", job="a"}'
+    """
+    import re
+
+    parts = []
+    for k in sorted(labels):
+        name = k if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", k) else go_quote(k)
+        parts.append(f"{name}={go_quote(labels[k])}")
+    return "{" + ", ".join(parts) + "}"

@@ -1,0 +1,212 @@
+"""Classic-histogram kernels: ``histogram_quantile`` and ``histogram_fraction`` over ``le``
+buckets, for every (bucket group, step) at once.
+
+Mirrors ``BucketQuantile`` / ``BucketFraction`` in prometheus/prometheus
+``promql/quantile.go``. For one group at one step, the present buckets (sorted by upper
+bound once per group, not per step) are used as follows:
+
+- no ``+Inf`` bucket, fewer than two buckets, or zero observations: NaN;
+- ``q`` NaN: NaN; ``q < 0``: -Inf; ``q > 1``: +Inf (checked first);
+- buckets with the same upper bound (``le="1"`` next to ``le="1.0"``) are summed;
+- a count that falls by less than a relative :data:`PRECISION_TOLERANCE` is float noise
+  and is flattened silently; any other decrease is repaired by carrying the running
+  maximum forward, which the caller reports as "needed to be fixed for monotonicity";
+- the quantile is interpolated linearly inside its bucket, from 0 when the lowest bound
+  is positive; a rank in the ``+Inf`` bucket answers the highest finite bound; a rank in
+  the lowest bucket whose bound is <= 0 answers that bound.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["PRECISION_TOLERANCE", "bucket_groups", "bucket_quantile", "bucket_fraction"]
+
+#: Relative difference below which two cumulative bucket counts are considered equal
+#: (``correctPrecisionErrors``' tolerance): sums of rates across series differ by a few
+#: ulps, which must not be mistaken for a broken histogram.
+PRECISION_TOLERANCE = 1e-12
+
+
+@nb.njit(cache=True)
+def _gather(order, lo, hi, bounds, values, present, t, ub, cnt):
+    """Present buckets of one group at step ``t``, coalesced; returns how many."""
+    n = 0
+    for k in range(lo, hi):
+        s = order[k]
+        if not present[s, t]:
+            continue
+        b = bounds[s]
+        if n > 0 and ub[n - 1] == b:
+            cnt[n - 1] += values[s, t]
+        else:
+            ub[n] = b
+            cnt[n] = values[s, t]
+            n += 1
+    return n
+
+
+@nb.njit(cache=True)
+def _repair(cnt, n):
+    """correctPrecisionErrors, then ensureMonotonic; returns whether a fix was forced."""
+    prev = cnt[0]
+    for i in range(1, n):
+        curr = cnt[i]
+        delta = abs(curr - prev)
+        if delta == 0:
+            continue
+        if delta / curr <= PRECISION_TOLERANCE:
+            cnt[i] = prev
+        else:
+            prev = curr
+    forced = False
+    mx = cnt[0]
+    for i in range(1, n):
+        if cnt[i] > mx:
+            mx = cnt[i]
+        elif cnt[i] < mx:
+            cnt[i] = mx
+            forced = True
+    return forced
+
+
+@nb.njit(cache=True)
+def bucket_groups(group, bounds, n_groups):
+    """Series sorted by (group, upper bound): ``(order, group_start[G+1])``."""
+    order = np.lexsort((bounds, group))
+    starts = np.zeros(n_groups + 1, np.int64)
+    for s in range(len(group)):
+        starts[group[s] + 1] += 1
+    for g in range(n_groups):
+        starts[g + 1] += starts[g]
+    return order, starts
+
+
+@nb.njit(cache=True)
+def bucket_quantile(q, group, bounds, values, present, n_groups):
+    """``out[G, T]``, ``seen[G, T]`` (a group with any bucket present) and ``forced[G, T]``."""
+    S, T = values.shape
+    order, starts = bucket_groups(group, bounds, n_groups)
+    out = np.full((n_groups, T), np.nan)
+    seen = np.zeros((n_groups, T), np.bool_)
+    forced = np.zeros((n_groups, T), np.bool_)
+    ub = np.empty(max(S, 1), np.float64)
+    cnt = np.empty(max(S, 1), np.float64)
+    for g in range(n_groups):
+        for t in range(T):
+            n = _gather(order, starts[g], starts[g + 1], bounds, values, present, t, ub, cnt)
+            if n == 0:
+                continue
+            seen[g, t] = True
+            qt = q[t]
+            if np.isnan(qt):
+                continue
+            if qt < 0:
+                out[g, t] = -np.inf
+                continue
+            if qt > 1:
+                out[g, t] = np.inf
+                continue
+            if not (np.isinf(ub[n - 1]) and ub[n - 1] > 0):
+                continue
+            f = _repair(cnt, n)
+            if n < 2:
+                continue
+            observations = cnt[n - 1]
+            if observations == 0:
+                continue
+            forced[g, t] = f
+            rank = qt * observations
+            i = 0
+            while i < n - 1 and cnt[i] < rank:
+                i += 1
+            if i == n - 1:
+                out[g, t] = ub[n - 2]
+                continue
+            if i == 0 and ub[0] <= 0:
+                out[g, t] = ub[0]
+                continue
+            start = 0.0
+            end = ub[i]
+            count = cnt[i]
+            if i > 0:
+                start = ub[i - 1]
+                count -= cnt[i - 1]
+                rank -= cnt[i - 1]
+            out[g, t] = start + (end - start) * (rank / count)
+    return out, seen, forced
+
+
+@nb.njit(cache=True)
+def _part(x, lo, hi):
+    if np.isinf(hi):
+        return 0.0
+    if np.isinf(lo):
+        return 1.0
+    return (x - lo) / (hi - lo)
+
+
+@nb.njit(cache=True)
+def bucket_fraction(lower, upper, group, bounds, values, present, n_groups):
+    """Fraction of observations between ``lower[t]`` and ``upper[t]`` per (group, step):
+    the inverse of :func:`bucket_quantile`, with the same bucket preparation."""
+    S, T = values.shape
+    order, starts = bucket_groups(group, bounds, n_groups)
+    out = np.full((n_groups, T), np.nan)
+    seen = np.zeros((n_groups, T), np.bool_)
+    ub = np.empty(max(S, 1), np.float64)
+    cnt = np.empty(max(S, 1), np.float64)
+    for g in range(n_groups):
+        for t in range(T):
+            n = _gather(order, starts[g], starts[g + 1], bounds, values, present, t, ub, cnt)
+            if n == 0:
+                continue
+            seen[g, t] = True
+            if not (np.isinf(ub[n - 1]) and ub[n - 1] > 0):
+                continue
+            _repair(cnt, n)
+            total = cnt[n - 1]
+            lo_q = lower[t]
+            hi_q = upper[t]
+            if total == 0 or np.isnan(lo_q) or np.isnan(hi_q):
+                continue
+            if lo_q >= hi_q:
+                out[g, t] = 0.0
+                continue
+            rank = 0.0
+            lower_rank = 0.0
+            upper_rank = 0.0
+            lower_set = False
+            upper_set = False
+            for i in range(n):
+                if i == 0:
+                    b_lo = 0.0 if ub[0] > 0 else -np.inf
+                    c = cnt[0]
+                else:
+                    b_lo = ub[i - 1]
+                    c = cnt[i] - cnt[i - 1]
+                b_hi = ub[i]
+                if not lower_set and b_lo >= lo_q:
+                    lower_rank = rank
+                    lower_set = True
+                if not upper_set and b_lo >= hi_q:
+                    upper_rank = rank
+                    upper_set = True
+                if lower_set and upper_set:
+                    break
+                if not lower_set and b_lo < lo_q and b_hi > lo_q:
+                    lower_rank = rank + c * _part(lo_q, b_lo, b_hi)
+                    lower_set = True
+                if not upper_set and b_lo < hi_q and b_hi > hi_q:
+                    upper_rank = rank + c * _part(hi_q, b_lo, b_hi)
+                    upper_set = True
+                if lower_set and upper_set:
+                    break
+                rank += c
+            if not lower_set or lower_rank > total:
+                lower_rank = total
+            if not upper_set or upper_rank > total:
+                upper_rank = total
+            out[g, t] = (upper_rank - lower_rank) / total
+    return out, seen

@@ -1,0 +1,125 @@
+"""rate / increase / delta, irate / idelta, and the counter-reset index they share.
+
+Mirrors ``extrapolatedRate`` and ``instantValue`` in prometheus/prometheus
+``promql/functions.go`` (3.x). Counter resets are found once per selection
+(:func:`counter_resets`), so a window costs O(1) plus O(resets inside it), however long
+it is, and the correction is still added in Prometheus' order, reset by reset.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["counter_resets", "extrapolated_rate", "instant_value"]
+
+
+@nb.njit(cache=True)
+def counter_resets(offsets, values):
+    """Positions ``k`` where ``values[k] < values[k-1]`` within a series, and a prefix count.
+
+    Returns ``(pos, prefix)`` with ``prefix[i]`` = number of resets at positions ``<= i``.
+    """
+    n = len(values)
+    prefix = np.zeros(n, np.int64)
+    count = 0
+    S = len(offsets) - 1
+    for s in range(S):
+        for i in range(offsets[s], offsets[s + 1]):
+            if i > offsets[s] and values[i] < values[i - 1]:
+                count += 1
+            prefix[i] = count
+    pos = np.empty(count, np.int64)
+    k = 0
+    for s in range(S):
+        for i in range(offsets[s] + 1, offsets[s + 1]):
+            if values[i] < values[i - 1]:
+                pos[k] = i
+                k += 1
+    return pos, prefix
+
+
+@nb.njit(cache=True)
+def extrapolated_rate(
+    ts, values, start, end, range_start, range_end, reset_pos, reset_prefix,
+    is_counter, is_rate, range_seconds,
+):
+    """Prometheus' extrapolated rate over windows ``[start, end)``.
+
+    - fewer than two samples: no output;
+    - result = last - first, plus the value before each counter reset (counters);
+    - each side is extrapolated to the window edge when its gap is below 1.1x the
+      average sample spacing, else by half that spacing; for counters the start side
+      never extrapolates below zero (the 2.51+ order: threshold first, then zero cap);
+    - divided by the range in seconds for ``rate``.
+    """
+    S, T = start.shape
+    out = np.zeros((S, T), np.float64)
+    present = np.zeros((S, T), np.bool_)
+    for s in range(S):
+        for j in range(T):
+            a = start[s, j]
+            b = end[s, j]
+            if b - a < 2:
+                continue
+            first_v = values[a]
+            result = values[b - 1] - first_v
+            if is_counter:
+                lo = reset_prefix[a]
+                hi = reset_prefix[b - 1]
+                for r in range(lo, hi):
+                    k = reset_pos[r]
+                    result += values[k - 1]
+            first_t = ts[a]
+            last_t = ts[b - 1]
+            to_start = (first_t - range_start[j]) / 1000.0
+            to_end = (range_end[j] - last_t) / 1000.0
+            sampled = (last_t - first_t) / 1000.0
+            avg = sampled / (b - a - 1)
+            threshold = avg * 1.1
+            if to_start >= threshold:
+                to_start = avg / 2.0
+            if is_counter:
+                to_zero = to_start
+                if result > 0 and first_v >= 0:
+                    to_zero = sampled * (first_v / result)
+                if to_zero < to_start:
+                    to_start = to_zero
+            if to_end >= threshold:
+                to_end = avg / 2.0
+            factor = (sampled + to_start + to_end) / sampled
+            if is_rate:
+                factor /= range_seconds
+            out[s, j] = result * factor
+            present[s, j] = True
+    return out, present
+
+
+@nb.njit(cache=True)
+def instant_value(ts, values, start, end, is_rate):
+    """irate / idelta from the last two samples of each window (``instantValue``)."""
+    S, T = start.shape
+    out = np.zeros((S, T), np.float64)
+    present = np.zeros((S, T), np.bool_)
+    for s in range(S):
+        for j in range(T):
+            a = start[s, j]
+            b = end[s, j]
+            if b - a < 2:
+                continue
+            t0 = ts[b - 2]
+            t1 = ts[b - 1]
+            dt = t1 - t0
+            if dt == 0:
+                continue
+            v0 = values[b - 2]
+            v1 = values[b - 1]
+            if is_rate and v1 < v0:
+                r = v1  # counter reset: the value after the reset is the increase
+            else:
+                r = v1 - v0
+            if is_rate:
+                r /= dt / 1000.0
+            out[s, j] = r
+            present[s, j] = True
+    return out, present

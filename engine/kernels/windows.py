@@ -1,0 +1,117 @@
+"""Window bounds over CSR samples, kept apart from the window maths.
+
+For a step whose window is ``(lo, hi]`` (left-open, as in Prometheus 3), series ``s`` owns
+the samples ``start[s, j] <= i < end[s, j]`` where ``start`` is the first index with
+``ts[i] > lo`` and ``end`` the first with ``ts[i] > hi``. Indices are absolute positions in
+the CSR columns. The per-step bounds ``lo``/``hi`` are usually non-decreasing (a step grid,
+or a constant under ``@``), which lets one forward pass per series find every bound; other
+orders fall back to binary search.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ..store.samples import STALE_NAN_BITS
+
+__all__ = ["window_bounds", "lookback_index", "drop_stale"]
+
+
+@nb.njit(cache=True)
+def _search(ts, a, b, x):
+    # first index in [a, b) with ts[i] > x
+    while a < b:
+        m = (a + b) >> 1
+        if ts[m] > x:
+            b = m
+        else:
+            a = m + 1
+    return a
+
+
+@nb.njit(cache=True)
+def window_bounds(seg_start, seg_end, ts, lo, hi):
+    """``start``/``end`` int64 ``[S, T]`` for windows ``(lo[j], hi[j]]``.
+
+    Series ``s`` owns ``ts[seg_start[s]:seg_end[s]]`` (sorted), so a selection of series
+    of a larger CSR needs no copy.
+
+    >>> ts = np.array([10, 20, 30])
+    >>> s, e = window_bounds(np.array([0]), np.array([3]), ts, np.array([5, 10, 25]),
+    ...                      np.array([20, 30, 30]))
+    >>> s.tolist(), e.tolist()
+    ([[0, 1, 2]], [[2, 3, 3]])
+    """
+    S = len(seg_start)
+    T = len(lo)
+    start = np.empty((S, T), np.int64)
+    end = np.empty((S, T), np.int64)
+    monotone = True
+    for j in range(1, T):
+        if lo[j] < lo[j - 1] or hi[j] < hi[j - 1]:
+            monotone = False
+            break
+    for s in range(S):
+        a0 = seg_start[s]
+        b0 = seg_end[s]
+        if monotone:
+            i = a0
+            k = a0
+            for j in range(T):
+                while i < b0 and ts[i] <= lo[j]:
+                    i += 1
+                if k < i:
+                    k = i
+                while k < b0 and ts[k] <= hi[j]:
+                    k += 1
+                start[s, j] = i
+                end[s, j] = k
+        else:
+            for j in range(T):
+                start[s, j] = _search(ts, a0, b0, lo[j])
+                end[s, j] = max(start[s, j], _search(ts, a0, b0, hi[j]))
+    return start, end
+
+
+@nb.njit(cache=True)
+def lookback_index(seg_start, seg_end, ts, values, lo, hi):
+    """Index of the sample an instant selector returns at each step, or -1.
+
+    Mirrors ``vectorSelectorSingle``: the newest sample in ``(lo, hi]``; none when that
+    sample is a stale marker.
+    """
+    start, end = window_bounds(seg_start, seg_end, ts, lo, hi)
+    S, T = start.shape
+    bits = values.view(np.uint64)
+    out = np.full((S, T), -1, np.int64)
+    for s in range(S):
+        for j in range(T):
+            e = end[s, j]
+            if e > start[s, j] and bits[e - 1] != STALE_NAN_BITS:
+                out[s, j] = e - 1
+    return out
+
+
+@nb.njit(cache=True)
+def drop_stale(offsets, ts, values):
+    """The CSR columns without stale markers (range selectors never see them)."""
+    bits = values.view(np.uint64)
+    keep = bits != STALE_NAN_BITS
+    S = len(offsets) - 1
+    new_off = np.zeros(S + 1, np.int64)
+    n = 0
+    for s in range(S):
+        for i in range(offsets[s], offsets[s + 1]):
+            if keep[i]:
+                n += 1
+        new_off[s + 1] = n
+    new_ts = np.empty(n, np.int64)
+    new_vals = np.empty(n, np.float64)
+    k = 0
+    for i in range(len(ts)):
+        if keep[i]:
+            new_ts[k] = ts[i]
+            new_vals[k] = values[i]
+            k += 1
+    return new_off, new_ts, new_vals

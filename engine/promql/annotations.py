@@ -1,0 +1,107 @@
+"""PromQL warnings and infos, with Prometheus' message text (``util/annotations``).
+
+Each constructor returns an :class:`~engine.result.Annotation` without the query text;
+the evaluator attaches the text so ``str()`` can print the ``(line:col)`` suffix.
+Annotations are de-duplicated by message, as Prometheus does.
+
+>>> possible_non_counter("http_requests", 5).message
+'metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "http_requests"'
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..labels import format_go_float
+from ..result import Annotation
+
+WARNING = "warning"
+INFO = "info"
+
+
+def _q(s: str) -> str:
+    """Go's ``%q`` for ordinary strings."""
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _g(v: float) -> str:
+    """Go's ``%g`` (shortest)."""
+    return format_go_float(v, "g")
+
+
+def _with_metric(msg: str, metric: str) -> str:
+    return f"{msg} for metric name {_q(metric)}" if metric else msg
+
+
+def invalid_quantile(q: float, pos: int) -> Annotation:
+    return Annotation(WARNING, f"quantile value should be between 0 and 1, got {_g(q)}", pos)
+
+
+def invalid_ratio(r: float, to: float, pos: int) -> Annotation:
+    return Annotation(
+        WARNING, f"ratio value should be between -1 and 1, got {_g(r)}, capping to {_g(to)}", pos
+    )
+
+
+def bad_bucket_label(metric: str, value: str, pos: int) -> Annotation:
+    msg = f'bucket label "le" is missing or has a malformed value of {_q(value)}'
+    return Annotation(WARNING, _with_metric(msg, metric), pos)
+
+
+def mixed_floats_histograms(metric: str, pos: int) -> Annotation:
+    return Annotation(WARNING, f"encountered a mix of histograms and floats for metric name {_q(metric)}", pos)
+
+
+def mixed_floats_histograms_agg(pos: int) -> Annotation:
+    return Annotation(WARNING, "encountered a mix of histograms and floats for aggregation", pos)
+
+
+def mixed_classic_native(metric: str, pos: int) -> Annotation:
+    return Annotation(WARNING, _with_metric("vector contains a mix of classic and native histograms", metric), pos)
+
+
+def possible_non_counter(metric: str, pos: int) -> Annotation:
+    return Annotation(
+        INFO,
+        "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "
+        + _q(metric),
+        pos,
+    )
+
+
+def possible_non_counter_label(metric: str, type_label: str, pos: int) -> Annotation:
+    return Annotation(
+        INFO,
+        'metric might not be a counter, __type__ label is not set to "counter" or "histogram", '
+        f"got {_q(type_label)}: {_q(metric)}",
+        pos,
+    )
+
+
+def histogram_quantile_forced_monotonicity(metric: str, pos: int) -> Annotation:
+    msg = (
+        "input to histogram_quantile needed to be fixed for monotonicity (see "
+        "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)"
+    )
+    return Annotation(INFO, _with_metric(msg, metric), pos)
+
+
+def histogram_ignored_in_aggregation(aggregation: str, pos: int) -> Annotation:
+    return Annotation(INFO, f"ignored histogram in {aggregation} aggregation", pos)
+
+
+def histogram_ignored_in_mixed_range(metric: str, pos: int) -> Annotation:
+    return Annotation(
+        INFO,
+        "ignored histograms in a range containing both floats and histograms for metric name "
+        + _q(metric),
+        pos,
+    )
+
+
+def sort_in_range_query(pos: int) -> Annotation:
+    return Annotation(
+        WARNING,
+        "sort is ineffective for range queries since results are always ordered by labels",
+        pos,
+    )

@@ -1,0 +1,235 @@
+"""Binary operators: arithmetic, comparisons, set operators, and vector matching.
+
+Mirrors ``VectorBinop``, ``VectorscalarBinop``, ``VectorAnd/Or/Unless`` and
+``resultMetric`` in prometheus/prometheus ``promql/engine.go``. Matching signatures are
+computed once per series (a dense group id over the ``on``/``ignoring`` labels); which
+series pairs up with which is then decided for every step at once with array
+operations, including Prometheus' many-to-many and duplicate-match errors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import QueryError
+from ..kernels.grouped import match_one_side
+from ..labels import METRIC_NAME, LabelTable, format_labels_go
+from . import nodes as N
+from .values import METADATA_LABELS, Scalar, Vector, collate
+
+if TYPE_CHECKING:
+    from .evaluator import Evaluator
+
+__all__ = ["eval_binary", "apply_op", "ARITHMETIC", "COMPARISON", "SET_OPS"]
+
+ARITHMETIC = frozenset({"+", "-", "*", "/", "^", "%", "atan2"})
+COMPARISON = frozenset({"==", "!=", ">", "<", ">=", "<="})
+SET_OPS = frozenset({"and", "or", "unless"})
+
+
+def apply_op(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(value, keep)`` of ``a op b`` with Go's float semantics. Comparisons keep ``a``
+    as the value and report the outcome in ``keep``; arithmetic keeps everything."""
+    with np.errstate(all="ignore"):
+        if op == "+":
+            v = a + b
+        elif op == "-":
+            v = a - b
+        elif op == "*":
+            v = a * b
+        elif op == "/":
+            v = np.true_divide(a, b)
+        elif op == "^":
+            v = np.power(a, b)
+        elif op == "%":
+            v = np.fmod(a, b)
+        elif op == "atan2":
+            v = np.arctan2(a, b)
+        else:
+            cmp = {
+                "==": np.equal, "!=": np.not_equal, ">": np.greater,
+                "<": np.less, ">=": np.greater_equal, "<=": np.less_equal,
+            }[op]
+            keep = cmp(a, b)
+            return np.broadcast_to(a, keep.shape).astype(np.float64), keep
+    v = np.asarray(v, dtype=np.float64)
+    return v, np.ones(v.shape, bool)
+
+
+def eval_binary(ev: Evaluator, node: N.BinaryExpr, times: np.ndarray):
+    lhs = ev.eval(node.lhs, times)
+    rhs = ev.eval(node.rhs, times)
+    op = node.op
+    if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
+        v, keep = apply_op(op, lhs.values, rhs.values)
+        if op in COMPARISON:
+            v = keep.astype(np.float64)
+        return Scalar(v)
+    if isinstance(lhs, Vector) and isinstance(rhs, Vector):
+        matching = node.matching or N.VectorMatching(
+            card="many-to-many" if op in SET_OPS else "one-to-one"
+        )
+        if op in SET_OPS:
+            return _set_op(ev, op, lhs, rhs, matching)
+        return _vector_binop(ev, node, lhs, rhs, matching)
+    if isinstance(lhs, Vector):
+        return _vector_scalar(ev, node, lhs, rhs.values, swap=False)
+    return _vector_scalar(ev, node, rhs, lhs.values, swap=True)
+
+
+# ---- vector <op> scalar -----------------------------------------------------------------
+def _vector_scalar(ev: Evaluator, node: N.BinaryExpr, vec: Vector, scalar: np.ndarray, swap: bool) -> Vector:
+    op = node.op
+    s = np.broadcast_to(scalar[None, :], vec.values.shape)
+    a, b = (s, vec.values) if swap else (vec.values, s)
+    values, keep = apply_op(op, a, b)
+    if op in COMPARISON:
+        values = vec.values  # the vector element is the value, whichever side it is on
+    if node.return_bool:
+        values = keep.astype(np.float64)
+        keep = np.ones_like(keep)
+    out = Vector(vec.labels, values, vec.present & keep, vec.drop_name)
+    if op in ARITHMETIC or node.return_bool:
+        out = out.drop_names(ev.delayed)
+    return collate(out)
+
+
+# ---- signatures ---------------------------------------------------------------------------
+def _signature_table(labels: LabelTable, m: N.VectorMatching) -> LabelTable:
+    if m.on:
+        return labels.keep(m.labels)
+    return labels.drop(set(m.labels) | {METRIC_NAME})
+
+
+def _signatures(a: Vector, b: Vector, m: N.VectorMatching) -> tuple[np.ndarray, np.ndarray, int]:
+    joint = LabelTable.concat([_signature_table(a.labels, m), _signature_table(b.labels, m)])
+    inverse, first = joint.group()
+    return inverse[: a.n_series], inverse[a.n_series :], len(first)
+
+
+def _any_by_group(sig: np.ndarray, present: np.ndarray, n_groups: int) -> np.ndarray:
+    out = np.zeros((n_groups, present.shape[1]), bool)
+    np.logical_or.at(out, sig, present)
+    return out
+
+
+# ---- and / or / unless ---------------------------------------------------------------------
+def _set_op(ev: Evaluator, op: str, lhs: Vector, rhs: Vector, m: N.VectorMatching) -> Vector:
+    lsig, rsig, G = _signatures(lhs, rhs, m)
+    if op == "and":
+        keep = lhs.present & _any_by_group(rsig, rhs.present, G)[lsig]
+        return Vector(lhs.labels, lhs.values, keep, lhs.drop_name)
+    if op == "unless":
+        keep = lhs.present & ~_any_by_group(rsig, rhs.present, G)[lsig]
+        return Vector(lhs.labels, lhs.values, keep, lhs.drop_name)
+    rkeep = rhs.present & ~_any_by_group(lsig, lhs.present, G)[rsig]
+    out = Vector(
+        LabelTable.concat([lhs.labels, rhs.labels]),
+        np.concatenate([lhs.values, rhs.values]),
+        np.concatenate([lhs.present, rkeep]),
+        np.concatenate([lhs.drop_name, rhs.drop_name]),
+    )
+    return collate(out.compact())
+
+
+# ---- arithmetic and comparisons between vectors ----------------------------------------
+def _match_labels(labels: dict[str, str], m: N.VectorMatching) -> dict[str, str]:
+    names = set(m.labels)
+    if m.on:
+        return {k: v for k, v in labels.items() if k in names}
+    return {k: v for k, v in labels.items() if k not in names and k != METRIC_NAME}
+
+
+def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m: N.VectorMatching) -> Vector:
+    op = node.op
+    T = lhs.values.shape[1]
+    swapped = m.card == "one-to-many"
+    many, one = (rhs, lhs) if swapped else (lhs, rhs)
+    if many.n_series == 0 or one.n_series == 0:
+        return Vector.empty(T)
+    msig, osig, G = _signatures(many, one, m)
+
+    one_idx, (dup_t, dup_a, dup_b) = match_one_side(osig, one.present, G)
+    if dup_t >= 0:
+        pair = sorted([one.labels.row(int(dup_a)), one.labels.row(int(dup_b))],
+                      key=lambda d: tuple(sorted(d.items())))
+        side = "left" if swapped else "right"
+        group = format_labels_go(_match_labels(one.labels.row(int(dup_b)), m))
+        raise QueryError(
+            f"found duplicate series for the match group {group} on the {side} hand-side of "
+            f"the operation: [{format_labels_go(pair[0])}, {format_labels_go(pair[1])}]"
+            ";many-to-many matching not allowed: matching labels must be unique on one side"
+        )
+
+    partner = one_idx[msig]  # [S_many, T]
+    matched = many.present & (partner >= 0)
+    rows, cols = np.nonzero(matched)
+    if len(rows) == 0:
+        return Vector.empty(T)
+    orows = partner[rows, cols]
+    if m.card == "one-to-one":
+        counts = np.zeros((G, T), np.int64)
+        np.add.at(counts, (msig[rows], cols), 1)
+        if (counts > 1).any():
+            raise QueryError(
+                "multiple matches for labels: many-to-one matching must be explicit "
+                "(group_left/group_right)"
+            )
+
+    mv = many.values[rows, cols]
+    ov = one.values[orows, cols]
+    lv, rv = (ov, mv) if swapped else (mv, ov)
+    values, keep = apply_op(op, lv, rv)
+    if node.return_bool:
+        values = keep.astype(np.float64)
+        keep = np.ones_like(keep)
+
+    # output series: one per many-side series, or per (many, one) pair when group_x
+    # copies labels from the one side
+    if m.include:
+        key = rows.astype(np.int64) * one.n_series + orows
+    else:
+        key = rows.astype(np.int64)
+    # keys grow with the many-side index, so pairs come out in many-side order, the
+    # order in which Prometheus iterates them
+    _, first, cell_pair = np.unique(key, return_index=True, return_inverse=True)
+    cell_pair = cell_pair.reshape(-1)
+    pair_many, pair_one = rows[first], orows[first]
+
+    labels = _result_labels(many.labels.take(pair_many), one.labels.take(pair_one), op, m)
+    if not ev.delayed and node.return_bool:
+        labels = labels.drop(METADATA_LABELS)
+    out_of_pair, out_first = labels.group()
+    cell_out = out_of_pair[cell_pair]
+    if m.card != "one-to-one":
+        combo = np.stack([msig[rows], cell_out, cols], axis=1)
+        if len(np.unique(combo, axis=0)) < len(combo):
+            raise QueryError("multiple matches for labels: grouping labels must ensure unique matches")
+
+    n_out = len(out_first)
+    out_vals = np.zeros((n_out, T))
+    out_present = np.zeros((n_out, T), bool)
+    counts = np.zeros((n_out, T), np.int64)
+    np.add.at(counts, (cell_out, cols), 1)
+    if (counts > 1).any():
+        raise QueryError("vector cannot contain metrics with the same labelset")
+    out_vals[cell_out, cols] = values
+    out_present[cell_out, cols] = keep
+    out = Vector(labels.take(out_first), out_vals, out_present,
+                 np.full(n_out, bool(node.return_bool)))
+    return out.compact()
+
+
+def _result_labels(many: LabelTable, one: LabelTable, op: str, m: N.VectorMatching) -> LabelTable:
+    """``resultMetric``: the many side's labels, without the name for arithmetic, cut to
+    the matching labels for one-to-one, plus ``group_x`` labels copied from the one side."""
+    labels = many
+    if op in ARITHMETIC:
+        labels = labels.drop(METADATA_LABELS)
+    if m.card == "one-to-one":
+        labels = labels.keep(m.labels) if m.on else labels.drop(m.labels)
+    for name in m.include:
+        labels = labels.with_column(name, one.get(name))
+    return labels
