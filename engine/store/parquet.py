@@ -68,6 +68,8 @@ _LABEL_PREFIX = "label:"
 _PARQUET_MAGIC = b"PAR1"
 _ARROW_MAGIC = b"ARROW1"
 _IPC_SUFFIXES = (".arrow", ".feather", ".ipc")
+#: Series per Parquet row group (and per Arrow IPC record batch).
+_ROW_GROUP_SERIES = 1 << 20
 
 
 # ---- public API ------------------------------------------------------------------------
@@ -203,12 +205,13 @@ def _atomic_write(path: Path, table: pa.Table, ipc_format: bool) -> None:
         with os.fdopen(fd, "wb") as f:
             if ipc_format:
                 with ipc.new_file(f, table.schema) as w:
-                    w.write_table(table)
+                    w.write_table(table, max_chunksize=_ROW_GROUP_SERIES)
             else:
                 pq.write_table(
                     table,
                     f,
                     compression="zstd",
+                    row_group_size=_ROW_GROUP_SERIES,
                     write_page_checksum=True,
                     use_dictionary=[c for c in table.column_names if c.startswith(_LABEL_PREFIX)],
                 )

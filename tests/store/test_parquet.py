@@ -136,6 +136,24 @@ def test_round_trip_is_bit_exact(tmp_path: Path, suffix: str, store: Store) -> N
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(store=stores(), group=st.integers(1, 3))
+def test_round_trip_over_many_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, store: Store, group: int
+) -> None:
+    """Row groups / record batches of a few series each: per-chunk dictionaries and
+    list offsets must be stitched back together exactly."""
+    import engine.store.parquet as mod
+
+    monkeypatch.setattr(mod, "_ROW_GROUP_SERIES", group)
+    path = tmp_path / f"g{suffix}"
+    save_store(store, path)
+    assert_same(load_store(path), store)
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_stale_marker_and_nan_payloads_survive(tmp_path: Path, suffix: str) -> None:
     # Different NaN payloads must stay different: a writer that hashes doubles for its
     # dictionary would merge them, which is why values are stored as uint64 bits.
