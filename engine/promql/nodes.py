@@ -6,12 +6,15 @@ query text, and ``end``, one past its last. Annotations report ``pos`` as Promet
 equal tree (modulo positions).
 
 Durations are int milliseconds, or a :class:`DurationExpr` when the query wrote duration
-arithmetic (``[5m+1m]``, ``offset (1m*2)``, ``[step()*2]``), which the evaluator
-resolves once per query.
+arithmetic that cannot be computed at parse time (``[step()*2]``, ``offset -range()``), which
+the evaluator resolves once per query with
+:func:`engine.promql.durations.resolve_duration`. Constant arithmetic (``[5m+1m]``,
+``offset (1m*2)``) is folded to milliseconds by the parser.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Union
 
@@ -63,8 +66,10 @@ class Expr:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DurationExpr(Expr):
-    """Duration arithmetic, evaluated to seconds: ``expr`` is a number/duration expression
-    that may call ``step()``, ``range()``, ``min_of``/``max_of`` (3.14, on by default)."""
+    """Duration arithmetic, evaluated to seconds: ``expr`` is a tree of
+    :class:`NumberLiteral` (seconds), :class:`BinaryExpr` (``+ - * / % ^``, no matching),
+    :class:`UnaryExpr` (``-``), :class:`ParenExpr` and :class:`Call` of ``step()``,
+    ``range()``, ``min_of(a, b)``, ``max_of(a, b)`` (3.14, on by default)."""
 
     expr: Expr
 
@@ -89,6 +94,8 @@ def format_duration(ms: Duration) -> str:
 
     >>> format_duration(5400000), format_duration(1500), format_duration(-60000)
     ('1h30m', '1s500ms', '-1m')
+    >>> format_duration(90 * 86400000), format_duration(14 * 86400000)
+    ('90d', '2w')
     """
     if isinstance(ms, DurationExpr):
         return str(ms)
@@ -97,8 +104,12 @@ def format_duration(ms: Duration) -> str:
     sign = "-" if ms < 0 else ""
     ms = abs(ms)
     out = []
-    for unit, size in (("y", 31536000000), ("w", 604800000), ("d", 86400000), ("h", 3600000),
-                       ("m", 60000), ("s", 1000), ("ms", 1)):
+    # Years and weeks only when they divide exactly: 90d reads better than 12w6d.
+    for unit, size, exact in (("y", 31536000000, True), ("w", 604800000, True),
+                              ("d", 86400000, False), ("h", 3600000, False),
+                              ("m", 60000, False), ("s", 1000, False), ("ms", 1, False)):
+        if exact and ms % size:
+            continue
         if ms >= size:
             out.append(f"{ms // size}{unit}")
             ms %= size
@@ -115,7 +126,14 @@ def _format_at(at: AtModifier) -> str:
 
 def _format_offset(offset: Duration) -> str:
     if isinstance(offset, DurationExpr):
-        return f" offset {offset}"
+        e = offset.expr
+        if isinstance(e, Call) or (
+            isinstance(e, UnaryExpr) and e.op == "-" and isinstance(e.expr, Call | ParenExpr)
+        ):
+            return f" offset {e}"
+        # A parenthesised offset would swallow a following "* 2" (Prometheus' grammar lets
+        # only a signed or atomic operand end the offset), so print it signed.
+        return f" offset +({e})"
     if offset == 0:
         return ""
     if offset < 0:
@@ -130,13 +148,31 @@ def _format_number(v: float) -> str:
 
 
 def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """Go's ``%q``, as Prometheus prints strings."""
+    from .lex import go_quote
+
+    return go_quote(s)
 
 
 def _label_name(name: str) -> str:
+    """A label name inside ``{...}``: bare when it is a legacy name, else quoted."""
     import re
 
     return name if re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) else _quote(name)
+
+
+#: Words that cannot stand bare in a by/without/on/ignoring/group_x list.
+_NOT_BARE_IN_GROUPING = frozenset({"without", "inf", "nan"})
+
+
+def _grouping_label(name: str) -> str:
+    """A label name in a grouping list: bare unless the lexer would read something else."""
+    bare = _label_name(name)
+    return _quote(name) if name.lower() in _NOT_BARE_IN_GROUPING else bare
+
+
+def _grouping(names: tuple[str, ...]) -> str:
+    return ", ".join(map(_grouping_label, names))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -264,9 +300,9 @@ class AggregateExpr(Expr):
     def __str__(self) -> str:
         clause = ""
         if self.without:
-            clause = f" without ({', '.join(map(_label_name, self.grouping))}) "
+            clause = f" without ({_grouping(self.grouping)}) "
         elif self.grouping or self.by:
-            clause = f" by ({', '.join(map(_label_name, self.grouping))}) "
+            clause = f" by ({_grouping(self.grouping)}) "
         args = f"{self.param}, {self.expr}" if self.param is not None else str(self.expr)
         return f"{self.op}{clause}({args})"
 
@@ -305,20 +341,24 @@ class BinaryExpr(Expr):
         m = self.matching
         mod = ""
         if m is not None:
-            if m.on or m.labels:
-                mod += f" {'on' if m.on else 'ignoring'} ({', '.join(map(_label_name, m.labels))})"
+            grouped = m.card in ("many-to-one", "one-to-many")
+            if m.on or m.labels or grouped:
+                mod += f" {'on' if m.on else 'ignoring'} ({_grouping(m.labels)})"
             if m.card == "many-to-one":
-                mod += f" group_left ({', '.join(map(_label_name, m.include))})"
+                mod += f" group_left ({_grouping(m.include)})"
             elif m.card == "one-to-many":
-                mod += f" group_right ({', '.join(map(_label_name, m.include))})"
-            if m.fill_left is not None or m.fill_right is not None:
-                if m.fill_left == m.fill_right:
-                    mod += f" fill ({_format_number(m.fill_left)})"
+                mod += f" group_right ({_grouping(m.include)})"
+            left, right = m.fill_left, m.fill_right
+            if left is not None or right is not None:
+                same = left is not None and right is not None and (
+                    left == right or (math.isnan(left) and math.isnan(right)))
+                if same:
+                    mod += f" fill({_format_number(left)})"
                 else:
-                    if m.fill_left is not None:
-                        mod += f" fill_left ({_format_number(m.fill_left)})"
-                    if m.fill_right is not None:
-                        mod += f" fill_right ({_format_number(m.fill_right)})"
+                    if left is not None:
+                        mod += f" fill_left({_format_number(left)})"
+                    if right is not None:
+                        mod += f" fill_right({_format_number(right)})"
         return f"{self.lhs} {op}{mod} {self.rhs}"
 
 
