@@ -197,3 +197,54 @@ def test_ingest_requires_output(store_file: Path) -> None:
     with pytest.raises(SystemExit) as e:
         main(["ingest", str(store_file)])
     assert e.value.code == 2
+
+
+# ---- with real captures (needs engine.open from engine/ingest) ---------------------------
+
+
+@pytest.fixture
+def capture(tmp_path: Path) -> Path:
+    """A capture folder: one target, three scrapes 15 s apart, the second malformed."""
+    if engine.open.__name__ == "stand_in":
+        pytest.skip("engine.open has not landed yet (engine/ingest)")
+    target = tmp_path / "mesh" / "pod-a"
+    target.mkdir(parents=True)
+    (target / "1700000000.prom").write_text('# TYPE req_total counter\nreq_total{code="200"} 1\n')
+    (target / "1700000015.prom").write_text('req_total{code="200"} oops\n')
+    (target / "1700000030.prom").write_text('req_total{code="200"} 3\n')
+    return tmp_path / "mesh"
+
+
+def test_ingest_real_capture_then_info(
+    capture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mesh.parquet"
+    assert main(["ingest", str(capture), "-o", str(out), "-q"]) == 0
+    direct = engine.open(capture)
+    assert main(["info", str(out), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts == summary(direct)
+    assert facts["series"] == 2  # req_total and up
+    assert facts["min_time"] == 1_700_000_000.0 and facts["max_time"] == 1_700_000_030.0
+    assert len(facts["warnings"]) == 1 and "1700000015.prom:1" in facts["warnings"][0]
+    back = load_store(out)
+    ((_, _, up),) = back.select("up")
+    assert up.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_info_reads_a_capture_folder_directly(
+    capture: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["info", str(capture), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["top_metrics"] == [["req_total", 1], ["up", 1]]
+
+
+def test_strict_ingest_fails_on_the_malformed_scrape(
+    capture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "strict.parquet"
+    assert main(["ingest", str(capture), "-o", str(out), "--strict", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "1700000015.prom" in err
+    assert not out.exists()
