@@ -192,6 +192,20 @@ def test_harness_backfills_and_honours_lookback(tmp_path: Path) -> None:
         assert prom.query("m", 1061)["result"][0]["value"][1] == "2"
 
 
+def test_missing_binaries_skip_locally_and_fail_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    import oracle
+
+    monkeypatch.setattr(oracle.shutil, "which", lambda name: None)
+    monkeypatch.delenv("PROMREPLAY_PROMETHEUS", raising=False)
+    monkeypatch.delenv("PROMREPLAY_PROMTOOL", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y prometheus"):
+        require_prometheus()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="not installed"):
+        require_prometheus()
+
+
 def test_server_stops_by_pid(tmp_path: Path) -> None:
     require_prometheus()
     server = PrometheusServer(tmp_path).start()
