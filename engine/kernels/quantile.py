@@ -74,7 +74,8 @@ def _repair(cnt, n):
 @nb.njit(cache=True)
 def bucket_groups(group, bounds, n_groups):
     """Series sorted by (group, upper bound): ``(order, group_start[G+1])``."""
-    order = np.lexsort((bounds, group))
+    by_bound = np.argsort(bounds, kind="mergesort")
+    order = by_bound[np.argsort(group[by_bound], kind="mergesort")]
     starts = np.zeros(n_groups + 1, np.int64)
     for s in range(len(group)):
         starts[group[s] + 1] += 1

@@ -15,6 +15,9 @@ import numpy as np
 
 from ..store.samples import STALE_NAN_BITS
 
+#: typed constant: comparing uint64 bits with a Python int would go through float64
+_STALE = np.uint64(STALE_NAN_BITS)
+
 __all__ = ["window_bounds", "lookback_index", "drop_stale"]
 
 
@@ -88,7 +91,7 @@ def lookback_index(seg_start, seg_end, ts, values, lo, hi):
     for s in range(S):
         for j in range(T):
             e = end[s, j]
-            if e > start[s, j] and bits[e - 1] != STALE_NAN_BITS:
+            if e > start[s, j] and bits[e - 1] != _STALE:
                 out[s, j] = e - 1
     return out
 
@@ -97,7 +100,7 @@ def lookback_index(seg_start, seg_end, ts, values, lo, hi):
 def drop_stale(offsets, ts, values):
     """The CSR columns without stale markers (range selectors never see them)."""
     bits = values.view(np.uint64)
-    keep = bits != STALE_NAN_BITS
+    keep = bits != _STALE
     S = len(offsets) - 1
     new_off = np.zeros(S + 1, np.int64)
     n = 0

@@ -125,6 +125,33 @@ class Store:
             out.append((self.labels.row(i), ts[a:b].copy(), vals[a:b].copy()))
         return out
 
+    # ---- PromQL --------------------------------------------------------------------------
+    def query(self, expr: str, time: float | None = None, **options: Any):
+        """Evaluate ``expr`` at ``time`` (unix seconds; default: the newest sample).
+
+        ``options`` are those of :class:`~engine.promql.evaluator.QueryOptions`, with
+        ``lookback_delta`` in seconds as a convenience. Returns a
+        :class:`~engine.result.Result`.
+
+        >>> db.query('sum(rate(istio_requests_total[5m]))', time=1.7e9)  # doctest: +SKIP
+        """
+        from ..promql.evaluator import instant_query
+
+        t = self._default_time() if time is None else time
+        return instant_query(self, expr, _to_ms(t), _options(options))
+
+    def query_range(
+        self, expr: str, start: float, end: float, step: float = 60.0, **options: Any
+    ):
+        """Evaluate ``expr`` at ``start, start+step, ... <= end`` (unix seconds)."""
+        from ..promql.evaluator import range_query
+
+        return range_query(self, expr, _to_ms(start), _to_ms(end), _to_ms(step), _options(options))
+
+    def _default_time(self) -> float:
+        tr = self.samples.time_range()
+        return 0.0 if tr is None else tr[1] / 1000
+
     # ---- summary -----------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         """Series and sample counts, time range (unix seconds) and bytes in memory."""
@@ -245,3 +272,17 @@ class StoreBuilder:
         return Store(
             labels, samples, self.metadata, exemplars, self.warnings, rejected, histograms
         )
+
+
+def _to_ms(seconds: float) -> int:
+    """Unix seconds -> int ms, truncating below the millisecond as Prometheus' API does."""
+    return int(np.floor(np.float64(seconds) * 1000.0 + 1e-6))
+
+
+def _options(options: dict[str, Any]):
+    from ..promql.evaluator import QueryOptions
+
+    opts = dict(options)
+    if "lookback_delta" in opts:
+        opts["lookback_delta_ms"] = _to_ms(opts.pop("lookback_delta"))
+    return QueryOptions(**opts)
