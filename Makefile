@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q
 DEMO   ?= fixtures/demo-capture
 
-.PHONY: demo test bench bench-compare lint clean
+.PHONY: demo test bench bench-compare lint clean fixtures
 
 $(VENV)/.ok-runtime: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ $(VENV)/.ok-test: setup.cfg pyproject.toml
 
 demo: $(VENV)/.ok-runtime
 	$(VENV)/bin/promreplay demo $(DEMO)
+
+# regenerate the bundled demo capture (deterministic: same bytes every time)
+fixtures: $(VENV)/.ok-runtime
+	rm -rf fixtures/demo-capture.new
+	$(PY) fixtures/generate.py --preset demo fixtures/demo-capture.new
+	rm -rf fixtures/demo-capture && mv fixtures/demo-capture.new fixtures/demo-capture
 
 test: $(VENV)/.ok-test
 	$(PY) -m pytest -q -n 2
