@@ -19,8 +19,8 @@ Token(kind='ERROR', text='', pos=2, value="unexpected character after '!': '~'")
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 __all__ = [
     "Token",
@@ -33,8 +33,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token: ``kind`` (e.g. ``IDENT``, ``NUMBER``, ``ADD``, ``SUM``, ``ERROR``), the
     source ``text``, its start ``pos`` and, for strings and errors, a decoded ``value``."""
 
@@ -85,6 +84,9 @@ _FILL_KINDS = ("FILL", "FILL_LEFT", "FILL_RIGHT")
 _DURATION_WORDS = {"step": "STEP", "range": "RANGE", "min_of": "MIN_OF", "max_of": "MAX_OF"}
 
 _SPACE = " \t\n\r"
+_SPACES = re.compile(r"[ \t\n\r]*")
+_WORD_OR_COLON = re.compile(r"[A-Za-z0-9_:]*")
+_WORD = re.compile(r"[A-Za-z0-9_]*")
 _DIGITS = "0123456789"
 _HEX = "0123456789abcdefABCDEF"
 
@@ -235,8 +237,7 @@ class _Lexer:
         self.out.append(Token(kind, self.s[start:self.i], start, value))
 
     def skip_spaces(self) -> None:
-        while self.i < self.n and self.s[self.i] in _SPACE:
-            self.i += 1
+        self.i = _SPACES.match(self.s, self.i).end()
 
     def run(self) -> list[Token]:
         try:
@@ -494,8 +495,7 @@ class _Lexer:
     # -- identifiers and keywords --
     def keyword_or_identifier(self) -> None:
         start = self.i
-        while self.i < self.n and (_is_alnum(self.s[self.i]) or self.s[self.i] == ":"):
-            self.i += 1
+        self.i = _WORD_OR_COLON.match(self.s, start).end()
         word = self.s[start : self.i]
         low = word.lower()
         kind = KEYWORDS.get(low)
@@ -530,8 +530,7 @@ class _Lexer:
         if c in _SPACE:
             self.skip_spaces()
         elif _is_alpha(c):
-            while self.i < self.n and _is_alnum(s[self.i]):
-                self.i += 1
+            self.i = _WORD.match(s, self.i).end()
             self.emit("IDENT", start)
         elif c == ",":
             self.emit("COMMA", start)

@@ -180,6 +180,8 @@ def go_number(text: str) -> float:
     >>> go_number("0x1F"), go_number("0755"), go_number("1_000"), go_number("1e3"), go_number("08")
     (31.0, 493.0, 1000.0, 1000.0, 8.0)
     """
+    if text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) < 19:
+        return float(text)  # the common case, without exceptions
     try:
         return float(_go_parse_int(text))
     except ValueError:
@@ -189,7 +191,6 @@ def go_number(text: str) -> float:
         return math.inf
     if low == "nan":
         return math.nan
-    quoted = go_quote(text)
     try:
         if "_" in text and not _underscores_ok(text):
             raise ValueError
@@ -197,10 +198,10 @@ def go_number(text: str) -> float:
             raise ValueError
         v = float(text)
     except ValueError:
-        raise ValueError(f"error parsing number: strconv.ParseFloat: parsing {quoted}: "
+        raise ValueError(f"error parsing number: strconv.ParseFloat: parsing {go_quote(text)}: "
                          "invalid syntax") from None
     if math.isinf(v):
-        raise ValueError(f"error parsing number: strconv.ParseFloat: parsing {quoted}: "
+        raise ValueError(f"error parsing number: strconv.ParseFloat: parsing {go_quote(text)}: "
                          "value out of range")
     return v
 
@@ -308,7 +309,8 @@ class _Parser:
 
     # -- tokens --
     def peek(self, k: int = 0) -> Token:
-        tok = self.toks[min(self.i + k, len(self.toks) - 1)]
+        j = self.i + k
+        tok = self.toks[j] if j < len(self.toks) else self.toks[-1]
         if tok.kind == "ERROR":
             raise self.fail(tok.value, tok.pos)
         return tok
@@ -479,6 +481,8 @@ class _Parser:
             return Matcher(name, op, value)
         except PromReplayError as e:
             raise self.fail(str(e), at.pos) from None
+        except UnicodeError:  # a regex with raw non-UTF-8 bytes from \x escapes
+            raise self.fail(f"error parsing regexp: invalid UTF-8: `{value}`", at.pos) from None
 
     # -- calls and aggregations --
     def call_body(self) -> list[Expr]:
@@ -980,7 +984,7 @@ class _Checker:
 
     def check_call(self, n: Call) -> None:
         sig = FUNCTIONS[n.func]
-        nargs, got, name = len(sig.arg_types), len(n.args), go_quote(n.func)
+        nargs, got, name = len(sig.arg_types), len(n.args), f'"{n.func}"'  # names are ASCII
         if sig.variadic == 0:
             if nargs != got:
                 raise self.fail(f"expected {nargs} argument(s) in call to {name}, got {got}",

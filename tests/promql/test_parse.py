@@ -508,9 +508,11 @@ def test_index_parse_matchers_still_works():
 
 
 def test_bad_regex_is_a_parse_error_at_the_label():
-    with pytest.raises(ParseError) as info:
-        parse_expr('foo{bar=~"("}')
-    assert info.value.position == 4 and "error parsing regexp" in info.value.message
+    for text in ['foo{bar=~"("}', 'foo{bar=~"\\xff"}']:
+        with pytest.raises(ParseError) as info:
+            parse_expr(text)
+        assert info.value.position == 4 and "error parsing regexp" in info.value.message
+    assert parse_expr('foo{bar="\\xff"}').matchers[0].value == "\udcff"  # Go keeps the byte
 
 
 # ---- positions (PositionRange.Start/End of Prometheus) ----------------------------------------

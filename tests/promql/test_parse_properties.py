@@ -279,7 +279,8 @@ def test_printing_is_stable(tree):
 _PIECES = ["foo", "sum", "by", "(", ")", "[", "]", "{", "}", "5m", "1", "-", "+", "*", "^",
            ",", "offset", "@", "start()", "bool", "on", "group_left", '"x"', "a=", "=~",
            ":", "rate", " ", "#c\n", "and", "fill(", "anchored", "</", "1e", "0x", "é", "'",
-           "`", "\\", "step()", "min_of", "\n"]
+           "`", "\\", "step()", "min_of", "\n", '"\\xff"', "{a=~", "}", "0.5", ":", "[5m:]",
+           "count_values(", "info(", "limitk(", "!=", "==", "<=", "/", "%", "'\\u00e9'"]
 
 
 @SETTINGS
