@@ -1103,6 +1103,11 @@ def test_cli_tiers(cli, files, tmp_path):
     assert cli("test", "-q", "--tier", "core", "--manifest", str(manifest), str(good))[1] == (
         "0 passed, 0 failed, 1 skipped\n"
     )
+    # the folder above counts too (the shared corpus keeps its manifest beside upstream/)
+    sub = tmp_path / "upstream"
+    sub.mkdir()
+    (sub / "bad.test").write_text(bad.read_text())
+    assert cli("test", "-q", "--tier", "core", str(sub))[1] == "1 passed, 0 failed, 1 skipped\n"
     manifest.unlink()
     code, out, err = cli("test", "--tier", "core", str(bad))
     assert code == 1 and "--tier needs a manifest" in err

@@ -7,7 +7,8 @@ and exits 1 when anything failed. ``PATH`` is a ``.test`` file or a folder of th
 - ``--json OUT`` writes one record per eval: ``{"file", "line", "expr", "status", "message"}``
   (``line`` is the eval header's line; a load the storage rejects adds a ``load`` record).
 - ``--tier core|nh|exp`` runs only the evals of that tier and skips the others; tiers
-  come from ``--manifest``, by default the ``manifest-upstream.tsv`` next to each file.
+  come from ``--manifest``, by default the ``manifest-upstream.tsv`` next to each file or
+  in the folder above it (the shared corpus keeps it beside ``upstream/``).
 - ``--no-range-check`` / ``--no-at-check`` turn off the two extra checks upstream runs
   on every instant eval (range-mode consistency, ``@``-modifier invariance).
 - ``--quiet`` prints only the summary line.
@@ -36,7 +37,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--manifest",
         metavar="FILE",
-        help="tier manifest (default: manifest-upstream.tsv next to the files)",
+        help="tier manifest (default: manifest-upstream.tsv next to the files or above them)",
     )
     p.add_argument(
         "--no-range-check",
@@ -84,14 +85,16 @@ def run(args: argparse.Namespace) -> int:
             return None
         manifest = given
         if manifest is None:
-            default = path.parent / MANIFEST_NAME
-            if not default.is_file():
+            found = [d / MANIFEST_NAME for d in (path.parent, path.parent.parent)]
+            default = next((f for f in found if f.is_file()), None)
+            if default is None:
                 raise PromReplayError(
-                    f"--tier needs a manifest: none given and no {MANIFEST_NAME} next to {path}"
+                    f"--tier needs a manifest: none given, and no {MANIFEST_NAME} "
+                    f"next to {path} or in the folder above"
                 )
-            manifest = manifests.get(default) or manifests.setdefault(
-                default, Manifest.load(default)
-            )
+            if default not in manifests:
+                manifests[default] = Manifest.load(default)
+            manifest = manifests[default]
         return TierFilter(args.tier, manifest)
 
     engine = _engine()

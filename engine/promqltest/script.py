@@ -178,7 +178,8 @@ class EvalCmd:
 
         if self.fails:
             e = self.expects.get("fail")
-            return "an error" + (f" matching {e[0].describe()}" if e else "")
+            qualified = e and (e[0].message is not None or e[0].regex is not None)
+            return "an error" + (f" matching {e[0].describe()}" if qualified else "")
         if self.expect_scalar and self.scalar is not None:
             return f"scalar {self.scalar}"
         if not self.expected:
