@@ -35,6 +35,8 @@ __all__ = [
     "labels_key",
     "format_labels_go",
     "go_quote",
+    "is_valid_label_name",
+    "printable",
     "METRIC_NAME",
 ]
 
@@ -336,11 +338,14 @@ def format_label_float(v: float) -> str:
     """Prometheus 3's normalisation of ``le``/``quantile`` label values.
 
     ``FormatFloat(v, 'g', -1, 64)``, then ``.0`` appended when the text has neither
-    ``.`` nor ``e``.
+    ``.`` nor ``e``. As in Prometheus' ``labels.FormatOpenMetricsFloat``, zero of either
+    sign is ``"0.0"`` (Go's ``f == 0`` test is true for ``-0``).
 
-    >>> [format_label_float(float(s)) for s in ("1", "600000", "3600000", "+Inf", "0.25")]
-    ['1.0', '600000.0', '3.6e+06', '+Inf', '0.25']
+    >>> [format_label_float(float(s)) for s in ("1", "600000", "3600000", "+Inf", "0.25", "-0")]
+    ['1.0', '600000.0', '3.6e+06', '+Inf', '0.25', '0.0']
     """
+    if v == 0:
+        return "0.0"
     s = format_go_float(v, "g")
     if "." in s or "e" in s or "Inf" in s or s == "NaN":
         return s
@@ -382,3 +387,24 @@ def format_labels_go(labels: Mapping[str, str]) -> str:
         name = k if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", k) else go_quote(k)
         parts.append(f"{name}={go_quote(labels[k])}")
     return "{" + ", ".join(parts) + "}"
+
+
+def printable(s: str) -> str:
+    """``s`` safe to print: invalid UTF-8 bytes (kept as surrogates) become ``\\xNN``."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def is_valid_label_name(name: str) -> bool:
+    """Prometheus 3's UTF-8 label-name rule: non-empty, valid UTF-8 (strings decoded with
+    ``surrogateescape`` carry invalid bytes as lone surrogates).
+
+    >>> is_valid_label_name("a.b"), is_valid_label_name(""), is_valid_label_name("\\udcff")
+    (True, False, False)
+    """
+    if not name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import QueryError
 from ..kernels.grouped import AGG_KINDS, aggregate, aggregate_quantile, select_k
-from ..labels import METRIC_NAME, POOL, LabelTable, format_go_float
+from ..labels import METRIC_NAME, POOL, LabelTable, format_go_float, is_valid_label_name
 from . import annotations as A
 from . import nodes as N
 from .values import Vector
@@ -151,7 +151,7 @@ def _limit_ratio(vec: Vector, param: np.ndarray) -> Vector:
 def _count_values(ev: Evaluator, node: N.AggregateExpr, times: np.ndarray) -> Vector:
     assert isinstance(node.param, N.StringLiteral)
     label = node.param.value
-    if not label:
+    if not is_valid_label_name(label):
         raise QueryError(f"invalid label name {node.param}")
     vec = ev.eval_vector(node.expr, times)
     T = len(times)

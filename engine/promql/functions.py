@@ -20,7 +20,7 @@ from ..errors import QueryError
 from ..kernels import over_time as K
 from ..kernels.quantile import bucket_fraction, bucket_quantile
 from ..kernels.rate import extrapolated_rate, instant_value
-from ..labels import METRIC_NAME, POOL, LabelTable
+from ..labels import METRIC_NAME, POOL, LabelTable, is_valid_label_name, printable
 from ..store.index import compile_regex
 from . import annotations as A
 from . import nodes as N
@@ -463,9 +463,9 @@ def _label_replace(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     try:
         rx = compile_regex(regex)
     except Exception:
-        raise QueryError(f"invalid regular expression in label_replace(): {regex}") from None
-    if not dst:
-        raise QueryError(f"invalid destination label name in label_replace(): {dst}")
+        raise QueryError(f"invalid regular expression in label_replace(): {printable(regex)}") from None
+    if not is_valid_label_name(dst):
+        raise QueryError(f"invalid destination label name in label_replace(): {printable(dst)}")
     vec = ev.eval_vector(call.args[0], times)
     src_codes = vec.labels.get(src)
     uniq, inverse = np.unique(src_codes, return_inverse=True)
@@ -532,10 +532,10 @@ def _label_join(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     sep = _string_arg(call, 2)
     srcs = [_string_arg(call, i) for i in range(3, len(call.args))]
     for s in srcs:
-        if not s:
-            raise QueryError(f"invalid source label name in label_join(): {s}")
-    if not dst:
-        raise QueryError(f"invalid destination label name in label_join(): {dst}")
+        if not is_valid_label_name(s):
+            raise QueryError(f"invalid source label name in label_join(): {printable(s)}")
+    if not is_valid_label_name(dst):
+        raise QueryError(f"invalid destination label name in label_join(): {printable(dst)}")
     vec = ev.eval_vector(call.args[0], times)
     if srcs:
         matrix = vec.labels.codes_matrix(srcs)
