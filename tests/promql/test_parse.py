@@ -451,6 +451,15 @@ def test_duration_expressions_with_query_parameters_stay_symbolic():
         resolve_duration(bad, step_ms=0, range_ms=0, allow_negative=False)
 
 
+def test_long_durations_lose_precision_as_in_prometheus():
+    """Prometheus stores a duration literal as float seconds, then rounds seconds * 1e9 to
+    nanoseconds: 99d7h59m54s949ms becomes 8582394948999999ns, i.e. ...948ms when evaluated."""
+    exact = 99 * 86400000 + 7 * 3600000 + 59 * 60000 + 54 * 1000 + 949
+    assert parse_duration("99d7h59m54s949ms") == exact  # model.ParseDuration itself is exact
+    assert parse_expr("x offset 99d7h59m54s949ms").offset == exact - 1
+    assert parse_expr("x offset 1d2h3m4s5ms").offset == 93784005
+
+
 @pytest.mark.parametrize(("text", "offset_ms"), [
     ("foo offset 5m", 300000), ("foo offset -7m", -420000), ("foo OFFSET 1h30m", 5400000),
     ("foo offset 3600", 3600000), ("foo offset (100 + 2)", 102000), ("foo offset (-2 ^ 2)", -4000),
