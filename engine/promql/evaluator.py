@@ -28,7 +28,7 @@ from ..errors import QueryError, TooManySamplesError
 from ..labels import LabelTable
 from ..result import Annotation, Result
 from . import nodes as N
-from .select import StoreView, select_instant, select_range
+from .select import select_instant, select_range, view_of
 from .values import METADATA_LABELS, Matrix, Scalar, String, Vector, collate
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class Evaluator:
     an instant query); ``text`` is the query text annotations point into."""
 
     def __init__(self, store: Store, options: QueryOptions, start: int, end: int, step: int, text: str):
-        self.view = store if isinstance(store, StoreView) else StoreView(store)
+        self.view = view_of(store)
         self.options = options
         self.start = start
         self.end = end

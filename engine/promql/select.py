@@ -4,39 +4,62 @@ A vector selector returns, per series and step, the newest sample in the lookbac
 ``(t - offset - lookback, t - offset]``, unless that sample is a stale marker. A range
 selector hands its functions the samples in ``(t - offset - range, t - offset]``, stale
 markers removed. Both are computed with :mod:`engine.kernels.windows` directly on the
-store's CSR columns, so selecting series copies no samples.
+store's CSR columns, so selecting series from one store copies no samples.
+
+The evaluator reads through a *view*: :class:`StoreView` over one store (cached on the
+store, so the stale-free columns and the counter-reset index are built once per store,
+not once per query), or :class:`LayeredView` over several stores, which is how rule
+replay lets later rules read what earlier rules recorded on top of the data.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..kernels.rate import counter_resets
 from ..kernels.windows import drop_stale, lookback_index
+from ..labels import LabelTable
 from ..store import Store
 from ..store.samples import Samples
 from .values import Matrix, Vector
 
 if TYPE_CHECKING:
+    from ..store.index import Matcher
     from .nodes import VectorSelector
 
-__all__ = ["StoreView", "select_instant", "select_range"]
+__all__ = ["Selection", "StoreView", "LayeredView", "view_of", "select_instant", "select_range"]
+
+
+@dataclass
+class Selection:
+    """Selected series: series ``s`` owns ``ts[seg_start[s]:seg_end[s]]`` of the columns.
+
+    ``resets`` is the counter-reset index over ``values`` (see
+    :func:`engine.kernels.rate.counter_resets`) when it is already known.
+    """
+
+    labels: LabelTable
+    ts: np.ndarray
+    values: np.ndarray
+    seg_start: np.ndarray
+    seg_end: np.ndarray
+    resets: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def n_series(self) -> int:
+        return self.labels.n
 
 
 class StoreView:
-    """Per-store caches the evaluator needs: the columns without stale markers and the
-    counter-reset index over them. Built once per store, on first use."""
+    """One store, with the derived columns the evaluator needs, built on first use."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._clean: Samples | None = None
         self._resets: tuple[np.ndarray, np.ndarray] | None = None
-
-    @property
-    def raw(self) -> Samples:
-        return self.store.samples
 
     @property
     def clean(self) -> Samples:
@@ -57,41 +80,94 @@ class StoreView:
             self._resets = counter_resets(c.offsets, c.values)
         return self._resets
 
+    def select(self, matchers: list[Matcher], clean: bool) -> Selection:
+        ids = self.store.match(matchers)
+        s = self.clean if clean else self.store.samples
+        return Selection(
+            self.store.labels.take(ids), s.ts, s.values, s.offsets[ids], s.offsets[ids + 1],
+            self.resets if clean else None,
+        )
 
-def _ids(view: StoreView, node: VectorSelector) -> np.ndarray:
-    return view.store.match(list(node.matchers))
+
+class LayeredView:
+    """Several stores read as one. A label set present in more than one store is one
+    series whose samples are merged by time (the earlier layer wins a duplicate
+    timestamp). Selections that touch one store copy nothing; others are gathered."""
+
+    def __init__(self, stores: list[Store]) -> None:
+        self.views = [view_of(s) for s in stores]
+
+    def select(self, matchers: list[Matcher], clean: bool) -> Selection:
+        parts = [v.select(matchers, clean) for v in self.views]
+        parts = [p for p in parts if p.n_series]
+        if not parts:
+            return self.views[0].select(matchers, clean)
+        if len(parts) == 1:
+            return parts[0]
+        return _merge(parts)
 
 
-def select_instant(view: StoreView, node: VectorSelector, eff: np.ndarray, lookback_ms: int) -> tuple[Vector, np.ndarray]:
+def _merge(parts: list[Selection]) -> Selection:
+    labels = LabelTable.concat([p.labels for p in parts])
+    group, first = labels.group()
+    chunks_ts, chunks_v, chunks_g = [], [], []
+    base = 0
+    for p in parts:
+        lengths = p.seg_end - p.seg_start
+        idx = np.repeat(p.seg_start - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths)
+        idx = idx + np.arange(int(lengths.sum()))
+        chunks_ts.append(p.ts[idx])
+        chunks_v.append(p.values[idx])
+        chunks_g.append(np.repeat(group[base : base + p.n_series], lengths))
+        base += p.n_series
+    ts = np.concatenate(chunks_ts)
+    vals = np.concatenate(chunks_v)
+    g = np.concatenate(chunks_g)
+    order = np.lexsort((ts, g))  # stable: the earlier layer first at equal times
+    ts, vals, g = ts[order], vals[order], g[order]
+    keep = np.ones(len(ts), bool)
+    keep[1:] = ~((g[1:] == g[:-1]) & (ts[1:] == ts[:-1]))
+    ts, vals, g = ts[keep], vals[keep], g[keep]
+    counts = np.bincount(g, minlength=len(first))
+    offsets = np.zeros(len(first) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Selection(labels.take(first), ts, vals, offsets[:-1], offsets[1:])
+
+
+def view_of(store) -> StoreView | LayeredView:
+    """The (cached) view the evaluator reads ``store`` through."""
+    if isinstance(store, StoreView | LayeredView):
+        return store
+    if isinstance(store, list | tuple):
+        return LayeredView(list(store))
+    view = getattr(store, "_promql_view", None)
+    if view is None:
+        view = StoreView(store)
+        store._promql_view = view
+    return view
+
+
+def select_instant(view, node: VectorSelector, eff: np.ndarray, lookback_ms: int) -> tuple[Vector, np.ndarray]:
     """The instant vector of ``node`` at effective times ``eff`` (offset and ``@`` applied).
 
     Returns the vector (series with at least one point) and the sample timestamps
     ``[S, T]`` (for ``timestamp()``).
     """
-    ids = _ids(view, node)
-    raw = view.raw
-    idx = lookback_index(raw.offsets[ids], raw.offsets[ids + 1], raw.ts, raw.values, eff - lookback_ms, eff)
+    sel = view.select(list(node.matchers), clean=False)
+    idx = lookback_index(sel.seg_start, sel.seg_end, sel.ts, sel.values, eff - lookback_ms, eff)
     present = idx >= 0
-    keep = present.any(axis=1)
-    ids, idx, present = ids[keep], idx[keep], present[keep]
+    keep = np.flatnonzero(present.any(axis=1))
+    idx, present = idx[keep], present[keep]
     safe = np.where(present, idx, 0)
-    values = np.where(present, raw.values[safe] if len(raw.values) else 0.0, 0.0)
-    sample_ts = np.where(present, raw.ts[safe] if len(raw.ts) else 0, 0)
-    return Vector(view.store.labels.take(ids), values, present), sample_ts
+    values = np.where(present, sel.values[safe], 0.0) if len(sel.values) else np.zeros(idx.shape)
+    sample_ts = np.where(present, sel.ts[safe], 0) if len(sel.ts) else np.zeros(idx.shape, np.int64)
+    return Vector(sel.labels.take(keep), values, present), sample_ts
 
 
-def select_range(view: StoreView, node: VectorSelector, eff: np.ndarray, range_ms: int) -> Matrix:
+def select_range(view, node: VectorSelector, eff: np.ndarray, range_ms: int) -> Matrix:
     """The range-vector argument for ``node[range]`` at effective times ``eff``."""
-    ids = _ids(view, node)
-    clean = view.clean
+    sel = view.select(list(node.matchers), clean=True)
     return Matrix(
-        view.store.labels.take(ids),
-        clean.ts,
-        clean.values,
-        clean.offsets[ids],
-        clean.offsets[ids + 1],
-        eff - range_ms,
-        eff.copy(),
-        range_ms,
-        resets=view.resets,
+        sel.labels, sel.ts, sel.values, sel.seg_start, sel.seg_end,
+        eff - range_ms, eff.copy(), range_ms, resets=sel.resets,
     )
