@@ -72,7 +72,7 @@ from .nodes import (
 )
 from .signatures import EXPERIMENTAL_AGGREGATORS, FUNCTIONS, FunctionSignature
 
-__all__ = ["parse_expr", "parse_duration", "FUNCTIONS", "FunctionSignature"]
+__all__ = ["parse_expr", "parse_duration", "go_number", "FUNCTIONS", "FunctionSignature"]
 
 # ---- operators ----------------------------------------------------------------------------
 
