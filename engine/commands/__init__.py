@@ -4,6 +4,6 @@ Each module defines ``add_parser(subparsers) -> ArgumentParser`` and ``run(args)
 (the exit code), and is listed in :data:`MODULES` in the order ``--help`` shows them.
 """
 
-from . import demo, info, ingest, query, test
+from . import demo, info, ingest, query, rules, test
 
-MODULES = [demo, ingest, info, query, test]
+MODULES = [demo, ingest, info, query, test, rules]
