@@ -84,10 +84,14 @@ class TooManySamplesError(QueryError):
 def line_col(text: str, position: int) -> tuple[int, int]:
     """1-based (line, column) of a 0-based character offset, as Prometheus reports them.
 
-    >>> line_col("a\\nbc", 3)
-    (2, 2)
+    Prometheus counts columns in UTF-8 bytes (``PositionRange.StartPosInput``), so a
+    multi-byte character before the position moves the column by its byte length.
+
+    >>> line_col("a\\nbc", 3), line_col('x{a="é"} + y', 11)
+    ((2, 2), (1, 13))
     """
     position = max(0, min(position, len(text)))
     line = text.count("\n", 0, position) + 1
-    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    start = text.rfind("\n", 0, position) + 1
+    col = len(text[start:position].encode("utf-8", "surrogateescape")) + 1
     return line, col
