@@ -9,7 +9,8 @@ so compensated sums and incremental means round the same way.
 
 from __future__ import annotations
 
-import numba as nb
+
+from .jit import kernel
 import numpy as np
 
 from .kahan import kahan_inc
@@ -30,7 +31,7 @@ AGG_KINDS = {
 }
 
 
-@nb.njit(cache=True)
+@kernel
 def aggregate(kind, values, present, group, n_groups):
     """One output cell per (group, step); returns ``(out[G, T], seen[G, T])``."""
     S, T = values.shape
@@ -113,7 +114,7 @@ def aggregate(kind, values, present, group, n_groups):
     return out, seen
 
 
-@nb.njit(cache=True)
+@kernel
 def aggregate_quantile(values, present, group, n_groups, q):
     """``quantile(q[t], ...)`` per (group, step); ``q`` holds one value per step."""
     S, T = values.shape
@@ -141,7 +142,7 @@ def aggregate_quantile(values, present, group, n_groups, q):
     return out, seen
 
 
-@nb.njit(cache=True)
+@kernel
 def _less(a, b, top):
     # vectorByValueHeap.Less (top=True) / vectorByReverseValueHeap.Less (top=False)
     if np.isnan(a):
@@ -149,7 +150,7 @@ def _less(a, b, top):
     return a < b if top else a > b
 
 
-@nb.njit(cache=True)
+@kernel
 def _up(hv, hs, j, top):
     while True:
         i = (j - 1) // 2 if j > 0 else 0
@@ -160,7 +161,7 @@ def _up(hv, hs, j, top):
         j = i
 
 
-@nb.njit(cache=True)
+@kernel
 def _down(hv, hs, i0, n, top):
     i = i0
     while True:
@@ -179,7 +180,7 @@ def _down(hv, hs, i0, n, top):
     return i > i0
 
 
-@nb.njit(cache=True)
+@kernel
 def select_k(values, present, group, n_groups, k, top):
     """``topk`` (``top=True``) / ``bottomk``: which series each group keeps at each step.
 
@@ -248,7 +249,7 @@ def select_k(values, present, group, n_groups, k, top):
     return keep, rank
 
 
-@nb.njit(cache=True)
+@kernel
 def match_one_side(group, present, n_groups):
     """For each (group, step), the one series of the "one" side present there, or -1.
 

@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
-import numba as nb
+
+from .jit import kernel
 import numpy as np
 
 
-@nb.njit(cache=True, inline="always")
+@kernel(inline="always")
 def kahan_inc(inc, total, c):
     """Add ``inc`` to ``total`` with compensation ``c``; returns ``(total, c)``.
 

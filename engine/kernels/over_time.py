@@ -29,7 +29,8 @@ Prometheus, where the function is not called for them.
 
 from __future__ import annotations
 
-import numba as nb
+
+from .jit import kernel
 import numpy as np
 
 from .kahan import kahan_inc
@@ -66,7 +67,7 @@ KINDS = {
 }
 
 
-@nb.njit(cache=True)
+@kernel
 def _sorted_nan_first(vals):
     """Ascending order with NaNs first, as Go's sort with ``vectorByValueHeap.Less``."""
     n = len(vals)
@@ -87,7 +88,7 @@ def _sorted_nan_first(vals):
     return out
 
 
-@nb.njit(cache=True)
+@kernel
 def quantile_sorted(q, vals):
     """Prometheus' ``quantile(q, values)``: linear interpolation between closest ranks.
 
@@ -108,7 +109,7 @@ def quantile_sorted(q, vals):
     return v[int(lower)] * (1 - weight) + v[int(upper)] * weight
 
 
-@nb.njit(cache=True)
+@kernel
 def _linear_regression(ts, values, a, b, intercept_t):
     n = 0.0
     sx = 0.0
@@ -146,7 +147,7 @@ def _linear_regression(ts, values, a, b, intercept_t):
     return slope, intercept
 
 
-@nb.njit(cache=True)
+@kernel
 def _reduce(kind, ts, values, a, b, p1, p2, eval_t):
     n = b - a
     if kind == SUM:
@@ -276,7 +277,7 @@ def _reduce(kind, ts, values, a, b, p1, p2, eval_t):
     return np.nan
 
 
-@nb.njit(cache=True)
+@kernel
 def over_time(kind, ts, values, start, end, p1, p2, eval_t, min_samples):
     """Apply reduction ``kind`` to every window with at least ``min_samples`` samples.
 

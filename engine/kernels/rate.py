@@ -8,13 +8,14 @@ it is, and the correction is still added in Prometheus' order, reset by reset.
 
 from __future__ import annotations
 
-import numba as nb
+
+from .jit import kernel
 import numpy as np
 
 __all__ = ["counter_resets", "extrapolated_rate", "instant_value"]
 
 
-@nb.njit(cache=True)
+@kernel
 def counter_resets(offsets, values):
     """Positions ``k`` where ``values[k] < values[k-1]`` within a series, and a prefix count.
 
@@ -39,7 +40,7 @@ def counter_resets(offsets, values):
     return pos, prefix
 
 
-@nb.njit(cache=True)
+@kernel
 def extrapolated_rate(
     ts, values, start, end, range_start, range_end, reset_pos, reset_prefix,
     is_counter, is_rate, range_seconds,
@@ -95,7 +96,7 @@ def extrapolated_rate(
     return out, present
 
 
-@nb.njit(cache=True)
+@kernel
 def instant_value(ts, values, start, end, is_rate):
     """irate / idelta from the last two samples of each window (``instantValue``)."""
     S, T = start.shape

@@ -10,7 +10,8 @@ orders fall back to binary search.
 
 from __future__ import annotations
 
-import numba as nb
+
+from .jit import kernel
 import numpy as np
 
 from ..store.samples import STALE_NAN_BITS
@@ -21,7 +22,7 @@ _STALE = np.uint64(STALE_NAN_BITS)
 __all__ = ["window_bounds", "lookback_index", "drop_stale"]
 
 
-@nb.njit(cache=True)
+@kernel
 def _search(ts, a, b, x):
     # first index in [a, b) with ts[i] > x
     while a < b:
@@ -33,7 +34,7 @@ def _search(ts, a, b, x):
     return a
 
 
-@nb.njit(cache=True)
+@kernel
 def window_bounds(seg_start, seg_end, ts, lo, hi):
     """``start``/``end`` int64 ``[S, T]`` for windows ``(lo[j], hi[j]]``.
 
@@ -77,7 +78,7 @@ def window_bounds(seg_start, seg_end, ts, lo, hi):
     return start, end
 
 
-@nb.njit(cache=True)
+@kernel
 def lookback_index(seg_start, seg_end, ts, values, lo, hi):
     """Index of the sample an instant selector returns at each step, or -1.
 
@@ -96,7 +97,7 @@ def lookback_index(seg_start, seg_end, ts, values, lo, hi):
     return out
 
 
-@nb.njit(cache=True)
+@kernel
 def drop_stale(offsets, ts, values):
     """The CSR columns without stale markers (range selectors never see them)."""
     bits = values.view(np.uint64)
