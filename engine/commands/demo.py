@@ -51,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # t
     )
     p.add_argument("--top", type=int, default=10, metavar="N", help="metrics to list (default 10)")
     p.add_argument("--strict", action="store_true", help="fail on a malformed scrape")
+    p.add_argument("--plot", default="out/demo-latency.png", metavar="FILE.png",
+                   help="where to write the p99 latency plot (default out/demo-latency.png; "
+                   "'' for none)")
     return p
 
 
@@ -84,12 +87,76 @@ def targets_table(store: Store) -> Table:
     return table
 
 
-def golden_signals(store: Store, console: Console) -> None:
-    """The place for the golden signals per destination service (RPS, error ratio, p50
-    and p99 latency) and the latency plot, once the demo switches to PromQL (issue 3).
+#: The seed's golden-signal queries (issue 3), per destination service. The bundled capture
+#: is scraped every 30 s, so every window is 5m: a 1m window would hold only two samples
+#: and lose its rate at every missed scrape.
+GOLDEN_SIGNALS = {
+    "RPS": 'sum(rate(istio_requests_total{reporter="destination"}[5m])) by (destination_service_name)',
+    "error ratio": (
+        'sum(rate(istio_requests_total{reporter="destination",response_code!~"2.."}[5m])) '
+        "by (destination_service_name) / on(destination_service_name) "
+        'sum(rate(istio_requests_total{reporter="destination"}[5m])) by (destination_service_name)'
+    ),
+    "p50 ms": (
+        "histogram_quantile(0.5, sum(rate(istio_request_duration_milliseconds_bucket"
+        '{reporter="destination"}[5m])) by (le, destination_service_name))'
+    ),
+    "p99 ms": (
+        "histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket"
+        '{reporter="destination"}[5m])) by (le, destination_service_name))'
+    ),
+}
 
-    Until then it prints nothing: the demo shows what the capture holds.
-    """
+
+def golden_signals(store: Store, console: Console, plot_path: Path | None = None) -> None:
+    """The golden signals per destination service: RPS, error ratio, p50 and p99 latency,
+    at the end of the capture and at their worst, evaluated with :data:`GOLDEN_SIGNALS`
+    as one range query each at a 30 s step; and a PNG of p99 latency over time."""
+    st = store.stats()
+    if st["min_time"] is None:
+        return
+    start, end = st["min_time"] + 300, st["max_time"]
+    if end <= start:
+        return
+    results = {name: store.query_range(q, start, end, 30) for name, q in GOLDEN_SIGNALS.items()}
+    services: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, res in results.items():
+        for labels, _ts, vals in res.series():
+            svc = labels.get("destination_service_name", "")
+            finite = vals[np.isfinite(vals)]
+            worst = float(finite.max()) if len(finite) else float("nan")
+            services.setdefault(svc, {})[name] = (float(vals[-1]), worst)
+    if not services:
+        console.print("(no Istio request metrics in this capture)")
+        return
+    table = Table(title="Golden signals per destination service (last value / worst)")
+    table.add_column("Service")
+    for name in GOLDEN_SIGNALS:
+        table.add_column(name, justify="right")
+    for svc in sorted(services):
+        row = [svc]
+        for name in GOLDEN_SIGNALS:
+            if name not in services[svc] and name == "error ratio":
+                row.append("no errors")  # no non-2xx series at all: the ratio has no numerator
+                continue
+            last, worst = services[svc].get(name, (float("nan"), float("nan")))
+            fmt = "{:.1%}" if name == "error ratio" else "{:,.2f}"
+            cell = f"{_fmt(fmt, last)} / {_fmt(fmt, worst)}"
+            if name == "error ratio" and worst > 0.05:
+                cell = f"[red]{cell}[/red]"
+            row.append(cell)
+        table.add_row(*row)
+    console.print(table)
+    if plot_path is not None:
+        from .query import plot
+
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot(results["p99 ms"], str(plot_path), title="p99 latency (ms) by destination service")
+        console.print(f"p99 latency plot: {plot_path}")
+
+
+def _fmt(fmt: str, v: float) -> str:
+    return "-" if v != v else fmt.format(v)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,5 +167,5 @@ def run(args: argparse.Namespace) -> int:
     store = engine.open(path, strict=args.strict)
     console.print(targets_table(store))
     info.render(info.summary(store, args.top), f"Capture {path}", console)
-    golden_signals(store, console)
+    golden_signals(store, console, Path(args.plot) if args.plot else None)
     return 0

@@ -152,6 +152,10 @@ def plot(result: Result, path: str, title: str = "") -> None:
     for labels, ts, vals in series:
         label = ", ".join(f"{k}={labels.get(k, '')}" for k in varying) or _series_name(labels)
         ax.plot(ts.astype("datetime64[ms]"), vals, label=label, linewidth=1.2)
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.set_xlabel("time (UTC)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     if len(series) <= 20:
