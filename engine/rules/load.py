@@ -34,10 +34,15 @@ it points to.
 ... ''', file="example.yml")
 >>> [(g.name, g.file, [r.name for r in g.rules]) for g in rs.groups]
 [('g', 'example.yml', ['job:up:sum'])]
->>> load_text("groups:\\n- name: g\\n  rules:\\n  - record: x\\n    expr: 'test +'\\n", file="r.yml")
-Traceback (most recent call last):
-  ...
-engine.rules.model.RuleFileError: r.yml: 5:11: group "g", rule 1, "x": could not parse expression: 1:7: parse error: unexpected end of input
+>>> chk = check_text("groups:\\n- name: g\\n  rules:\\n  - record: x\\n    expr: 'a +'\\n", "r.yml")
+>>> print(chk.errors[0].replace(": ", ":\\n "))
+r.yml:
+ 5:11:
+ group "g", rule 1, "x":
+ could not parse expression:
+ 1:4:
+ parse error:
+ unexpected end of input
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
 import yaml
 
 from ..errors import ParseError
@@ -64,14 +70,6 @@ __all__ = [
 ]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-#: the prefix Prometheus puts in front of every alert label/annotation template
-ALERT_TEMPLATE_DEFS = (
-    "{{$labels := .Labels}}"
-    "{{$externalLabels := .ExternalLabels}}"
-    "{{$externalURL := .ExternalURL}}"
-    "{{$value := .Value}}"
-)
 
 _RULE_FILE_SUFFIXES = (".yml", ".yaml", ".json")
 
@@ -404,8 +402,8 @@ class _Decoder:
         before = len(self.terrors)
         for i, (ki, _) in enumerate(explicit):
             for kj, _ in explicit[i + 1:]:
-                if type(ki) is type(kj) and getattr(ki, "value", None) == getattr(kj, "value", None) \
-                        and isinstance(ki, yaml.ScalarNode):
+                if (isinstance(ki, yaml.ScalarNode) and isinstance(kj, yaml.ScalarNode)
+                        and ki.value == kj.value):
                     self.terrors.append(f"line {_line(kj)}: mapping key {go_quote(kj.value)} "
                                         f"already defined at line {_line(ki)}")
         if len(self.terrors) > before:
@@ -620,7 +618,7 @@ def _validate(raw: list[_RawGroup], file: str, experimental: bool) -> tuple[list
             errs.append(f"{line}:{col}: Groupname must not be empty")
         if g.name in seen:
             errs.append(f'{line}:{col}: groupname: "{g.name}" is repeated in the same file')
-        for k, v in g.labels.items():
+        for k in g.labels:
             if not _valid_name(k) or k == "__name__":
                 errs.append(f"invalid label name: {k}")
         seen.add(g.name)
@@ -645,7 +643,8 @@ def _where(*nodes: yaml.Node | None) -> str:
     return ": ".join(f"{ln}:{col}" for ln, col in (_pos(n) for n in nodes))
 
 
-def _validate_rule(r: _RawRule, index: int, experimental: bool) -> tuple[list[tuple[str, str]], Rule | None]:
+def _validate_rule(r: _RawRule, index: int,
+                   experimental: bool) -> tuple[list[tuple[str, str]], Rule | None]:
     """rulefmt.Rule.Validate: (position, message) pairs, and the rule when valid."""
     out: list[tuple[str, str]] = []
     f = r.fields
@@ -672,8 +671,8 @@ def _validate_rule(r: _RawRule, index: int, experimental: bool) -> tuple[list[tu
         if not _valid_name(r.record):
             out.append((_where(rec_node), f"invalid recording rule name: {r.record}"))
         if "{" in r.record or "}" in r.record:
-            out.append((_where(rec_node),
-                        f"braces present in the recording rule name; should it be in expr?: {r.record}"))
+            out.append((_where(rec_node), "braces present in the recording rule name; "
+                        f"should it be in expr?: {r.record}"))
     for k in r.labels:
         if not _valid_name(k) or k == "__name__":
             out.append(("", f"invalid label name: {k}"))
@@ -695,10 +694,7 @@ def _validate_rule(r: _RawRule, index: int, experimental: bool) -> tuple[list[tu
 
 def _template_errors(r: _RawRule) -> list[str]:
     """testTemplateParsing: every label and annotation template must parse."""
-    try:
-        from .gotemplate import TemplateError, parse_template
-    except ImportError:  # pragma: no cover - templates module not built yet
-        return []
+    from .gotemplate import ALERT_TEMPLATE_DEFS, TemplateError, parse_template
 
     errs = []
     name = "__alert_" + r.alert
