@@ -343,6 +343,8 @@ class TestOptions:
     """``--run`` patterns, ``--diff``, ``--debug``, ``--ignore-unknown-fields`` and
     ``--enable-feature`` values."""
 
+    __test__ = False  # not a pytest class
+
     run: tuple[str, ...] = ()
     diff: bool = False
     debug: bool = False
