@@ -47,6 +47,7 @@ r.yml:
 
 from __future__ import annotations
 
+import functools
 import glob as globmod
 import os
 import re
@@ -57,6 +58,7 @@ import yaml
 
 from ..errors import ParseError
 from ..labels import go_quote
+from ..promql.nodes import Expr
 from ..promql.parse import _duration_ns, parse_expr
 from .model import AlertingRule, Group, RecordingRule, Rule, RuleFileError, RuleSet
 
@@ -400,7 +402,9 @@ class _Decoder:
         """Key/value pairs with merges applied, or None after duplicate-key errors."""
         explicit = [(k, v) for k, v in n.value if not (_scalar(k) == "<<" and not k.style)]
         before = len(self.terrors)
-        for i, (ki, _) in enumerate(explicit):
+        keys = [k.value for k, _ in explicit if isinstance(k, yaml.ScalarNode)]
+        has_duplicates = len(set(keys)) != len(keys)
+        for i, (ki, _) in enumerate(explicit if has_duplicates else ()):
             for kj, _ in explicit[i + 1:]:
                 if (isinstance(ki, yaml.ScalarNode) and isinstance(kj, yaml.ScalarNode)
                         and ki.value == kj.value):
@@ -657,10 +661,11 @@ def _validate_rule(r: _RawRule, index: int,
     if r.expr == "":
         out.append((_where(expr_node), "field 'expr' must be set in rule"))
     else:
-        try:
-            node = parse_expr(r.expr, experimental=experimental)
-        except ParseError as e:
-            out.append((_where(expr_node), f"could not parse expression: {e}"))
+        parsed = _parse_expr_cached(r.expr, experimental)
+        if isinstance(parsed, str):
+            out.append((_where(expr_node), f"could not parse expression: {parsed}"))
+        else:
+            node = parsed
     if r.record:
         if r.annotations:
             out.append((_where(rec_node), "invalid field 'annotations' in recording rule"))
@@ -690,6 +695,16 @@ def _validate_rule(r: _RawRule, index: int,
             annotations=dict(r.annotations), index=index)
     return out, RecordingRule(record=r.record, expr=r.expr, node=node,
                               labels=dict(r.labels), index=index)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_expr_cached(expr: str, experimental: bool) -> Expr | str:
+    """The parsed expression, or the parse error's text (syntax trees are immutable, so
+    rules with the same expression may share one)."""
+    try:
+        return parse_expr(expr, experimental=experimental)
+    except ParseError as e:
+        return str(e)
 
 
 def _template_errors(r: _RawRule) -> list[str]:
