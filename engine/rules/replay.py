@@ -48,7 +48,7 @@ from ..errors import PromReplayError, TooManySamplesError
 from ..labels import Labels
 from ..promql.evaluator import QueryOptions, instant_query, range_query
 from ..result import Result
-from ..store import Store
+from ..store import HistogramSamples, Store
 from ..store.samples import STALE_NAN, Samples
 from . import clock
 from .alerts import INACTIVE, AlertRuleState, Episode, RuleEvalError
@@ -660,13 +660,18 @@ def truncate(store: Store, t_ms: int) -> Store:
     """The store with only the samples at or before ``t_ms`` (promtool's lazy loading)."""
     s = store.samples
     keep = s.ts <= t_ms
-    if keep.all():
+    hs = store.histograms
+    hkeep = hs.ts <= t_ms
+    if keep.all() and hkeep.all():
         return store
     csum = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
     counts = csum[s.offsets[1:]] - csum[s.offsets[:-1]]
     offsets = np.zeros(len(s.offsets), np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return Store(store.labels, Samples(offsets, s.ts[keep], s.values[keep]), store.metadata)
+    hist = HistogramSamples(hs.series[hkeep], hs.ts[hkeep], hs.values[hkeep])
+    return Store(
+        store.labels, Samples(offsets, s.ts[keep], s.values[keep]), store.metadata, histograms=hist
+    )
 
 
 # ---- results -----------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ __all__ = [
     "format_value",
     "instance_strip",
     "plot_timeline",
+    "promtool_test",
     "replay_json",
     "replay_table",
     "write_series",
@@ -415,6 +416,83 @@ def write_series(rep: ReplayResult, path: str) -> None:
     """Save the recorded series, ``ALERTS`` and ``ALERTS_FOR_STATE`` (stale markers kept)
     as a store that ``promreplay query`` opens."""
     rep.output_store().save(path)
+
+
+# ---- promtool test files -----------------------------------------------------------------------
+
+
+def promtool_test(
+    rep: ReplayResult,
+    rule_files: Sequence[str],
+    input_series: Sequence[tuple[str, str]],
+    *,
+    input_interval_ms: int,
+    eval_times_ms: Sequence[int],
+    exprs: Sequence[str] = (),
+    name: str = "replay",
+) -> dict[str, Any]:
+    """A ``promtool test rules`` document that pins what the replay found.
+
+    The replay must use ``align="promtool"`` from the test's origin (``rep.start``) over
+    the data that ``input_series`` describes (promqltest notation, one sample per
+    ``input_interval_ms`` from the origin). At each eval time (ms after the origin) it
+    expects, for every alert name, the firing alerts of the replay, and the value of
+    each expression over the data plus the rule outputs (samples whose value is NaN are
+    left out of the file: promtool's exact comparison never accepts them). The groups'
+    order is written as ``group_eval_order``: promtool otherwise picks one at random.
+    """
+    from ..labels import format_labels_go
+
+    alerts = []
+    names = rep.alert_names
+    exprs_out = []
+    for et in eval_times_ms:
+        t = rep.start + int(et)
+        firing = rep.alerts_at(t, state="firing")
+        for n in names:
+            exp = [
+                {
+                    "exp_labels": {k: v for k, v in a.labels.items() if k != "alertname"},
+                    "exp_annotations": dict(a.annotations),
+                }
+                for a in firing
+                if a.alertname == n
+            ]
+            alerts.append(
+                {"eval_time": format_duration(int(et)), "alertname": n, "exp_alerts": exp}
+            )
+        for e in exprs:
+            res = rep.query(e, time_ms=t)
+            samples = []
+            for lab, _ts, vals in res.series():
+                v = float(vals[0])
+                if math.isnan(v):
+                    continue
+                samples.append({"labels": format_labels_go(lab) if lab else "{}", "value": v})
+            exprs_out.append(
+                {"expr": e, "eval_time": format_duration(int(et)), "exp_samples": samples}
+            )
+    group: dict[str, Any] = {
+        "name": name,
+        "interval": format_duration(int(input_interval_ms)),
+        "input_series": [{"series": s, "values": v} for s, v in input_series],
+        "alert_rule_test": alerts,
+        "promql_expr_test": exprs_out,
+    }
+    if rep.options.external_labels:
+        group["external_labels"] = dict(rep.options.external_labels)
+    if rep.options.external_url:
+        group["external_url"] = rep.options.external_url
+    doc: dict[str, Any] = {
+        "rule_files": list(rule_files),
+        "evaluation_interval": format_duration(rep.options.evaluation_interval_ms),
+    }
+    names = [g.name for g in rep._rp.groups]
+    if len(names) > 1 and len(set(names)) == len(names):
+        # without it promtool evaluates groups in Go map order, which varies between runs
+        doc["group_eval_order"] = names
+    doc["tests"] = [group]
+    return doc
 
 
 # ---- the picture ------------------------------------------------------------------------------

@@ -1,0 +1,210 @@
+"""Replays pinned into promtool test files that Debian's ``promtool test rules`` (2.42)
+accepts, and single mutations of them that it rejects, with ``promreplay rules test``
+giving the same verdicts and the same failing (alertname|expr, eval_time) pairs.
+
+The data keeps clear of the 2.x/3.x differences: dense samples every 30s, range windows
+of 155s (no sample ever sits on a window edge), counters that start at 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+from oracle import require_prometheus
+
+from engine.promqltest.notation import parse_series_desc
+from engine.rules.load import load
+from engine.rules.replay import ReplayOptions, run_replay
+from engine.rules.report import promtool_test
+from engine.rules.unittest import TestOptions, run_files
+from engine.store import StoreBuilder
+
+pytestmark = pytest.mark.prometheus
+
+RULES = """
+groups:
+- name: rec
+  rules:
+  - record: job:req:rate155s
+    expr: sum by (job) (rate(req_total[155s]))
+  - record: job:err:ratio155s
+    expr: sum by (job) (rate(req_total{code="500"}[155s])) / job:req:rate155s
+- name: alerts
+  rules:
+  - alert: ErrorRatioHigh
+    expr: job:err:ratio155s > 0.1
+    for: 2m
+    keep_firing_for: 2m
+    labels:
+      severity: '{{ if gt $value 0.3 }}critical{{ else }}warning{{ end }}'
+    annotations:
+      summary: '{{ $labels.job }}: {{ humanizePercentage $value }} errors'
+  - alert: Down
+    expr: up == 0
+    for: 1m
+    labels: {team: infra}
+    annotations:
+      summary: '{{ $labels.instance }} down (value {{ $value }})'
+  - alert: ErrorsSeen
+    expr: sum by (job) (job:req:rate155s) > 0 and on(job) job:err:ratio155s > 0.05
+    annotations:
+      description: 'job {{ $labels.job }}'
+"""
+
+SERIES = [
+    ('req_total{job="api", code="200"}', "0+60x80"),
+    ('req_total{job="api", code="500"}', "0+1x20 21+40x12 501+1x47"),
+    ('req_total{job="web", code="200"}', "0+30x80"),
+    ('req_total{job="web", code="500"}', "0+0x30 0+6x20 120+0x29"),
+    ('up{instance="a"}', "1x20 0x12 1x48"),
+    ('up{instance="b"}', "1x80"),
+]
+INTERVAL = 30_000
+EVAL_TIMES = [m * 60_000 for m in range(0, 40, 2)] + [13 * 60_000 + 30_000, 17 * 60_000]
+EXPRS = ["job:err:ratio155s", "ALERTS", "ALERTS_FOR_STATE", "job:req:rate155s"]
+
+
+def data_store():
+    b = StoreBuilder()
+    for series, values in SERIES:
+        d = parse_series_desc(f"{series} {values}")
+        sid = b.series_id(d.labels)
+        ts = [k * INTERVAL for k, v in enumerate(d.values) if not v.omitted]
+        vs = [v.value for v in d.values if not v.omitted]
+        b.append(np.full(len(ts), sid), np.array(ts), np.array(vs))
+    return b.finish()
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("oracle")
+    (tmp / "rules.yml").write_text(RULES)
+    rep = run_replay(
+        load(str(tmp / "rules.yml")),
+        data_store(),
+        0,
+        max(EVAL_TIMES),
+        ReplayOptions(
+            align="promtool",
+            evaluation_interval_ms=60_000,
+            external_labels={"cluster": "c1"},
+            max_samples=10_000,
+        ),
+    )
+    doc = promtool_test(
+        rep,
+        ["rules.yml"],
+        SERIES,
+        input_interval_ms=INTERVAL,
+        eval_times_ms=EVAL_TIMES,
+        exprs=EXPRS,
+    )
+    return tmp, rep, doc
+
+
+def _failing(stderr: str) -> set[tuple[str, str]]:
+    alerts = set(re.findall(r"alertname: (\S+), time: (\S+), ", stderr))
+    exprs = set(re.findall(r'expr: (".*?"), time: (\S+?),', stderr))
+    return alerts | exprs
+
+
+def _both(tmp, doc, name):
+    path = tmp / f"{name}.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    _, promtool = require_prometheus()
+    p = subprocess.run(
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=120
+    )
+    err = io.StringIO()
+    code = run_files([str(path)], TestOptions(), out=io.StringIO(), err=err)
+    return (p.returncode, _failing(p.stderr), p.stderr), (
+        code,
+        _failing(err.getvalue()),
+        err.getvalue(),
+    )
+
+
+def test_the_replay_found_something_worth_pinning(case):
+    _, rep, _ = case
+    names = {i.alertname for i in rep.instances}
+    assert names == {"ErrorRatioHigh", "Down", "ErrorsSeen"}
+    sev = {i.labels.get("severity") for i in rep.instances if i.alertname == "ErrorRatioHigh"}
+    assert sev == {"warning", "critical"}  # the templated label changes the identity
+    assert any(e.kept for i in rep.instances for e in i.episodes)  # keep_firing_for used
+
+
+def test_promtool_accepts_the_pinned_replay(case):
+    tmp, _, doc = case
+    assert doc["group_eval_order"] == ["rec", "alerts"]  # promtool would pick at random
+    (pc, pf, perr), (oc, of, oerr) = _both(tmp, doc, "base")
+    assert pc == 0, perr
+    assert oc == 0, oerr
+
+
+def _mutations(rep, doc):
+    out = {}
+    tests = doc["tests"][0]
+    d = copy.deepcopy(doc)
+    for case in d["tests"][0]["promql_expr_test"]:
+        s = next((s for s in case["exp_samples"] if s["value"] not in (0, 1)), None)
+        if s is not None:
+            s["value"] = s["value"] * (1 + 1e-9)
+            break
+    out["value_off_by_1e-9"] = d
+    d = copy.deepcopy(doc)
+    case = next(c for c in d["tests"][0]["alert_rule_test"] if c["exp_alerts"])
+    case["exp_alerts"].pop()
+    out["alert_removed"] = d
+    d = copy.deepcopy(doc)
+    case = next(
+        c
+        for c in d["tests"][0]["alert_rule_test"]
+        if c["exp_alerts"] and c["exp_alerts"][0]["exp_annotations"]
+    )
+    a = case["exp_alerts"][0]["exp_annotations"]
+    k = sorted(a)[0]
+    a[k] = a[k] + " "
+    out["annotation_trailing_space"] = d
+    d = copy.deepcopy(doc)
+    for i, case in enumerate(tests["alert_rule_test"]):
+        from engine.promql.parse import parse_duration
+
+        t = rep.start + parse_duration(case["eval_time"])
+        pending = [a for a in rep.alerts_at(t, state="pending") if a.alertname == case["alertname"]]
+        if pending:
+            a = pending[0]
+            d["tests"][0]["alert_rule_test"][i]["exp_alerts"].append(
+                {
+                    "exp_labels": {k: v for k, v in a.labels.items() if k != "alertname"},
+                    "exp_annotations": dict(a.annotations),
+                }
+            )
+            break
+    else:
+        pytest.fail("no pending alert at any eval time")
+    out["pending_expected_as_firing"] = d
+    return out
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        "value_off_by_1e-9",
+        "alert_removed",
+        "annotation_trailing_space",
+        "pending_expected_as_firing",
+    ],
+)
+def test_single_mutations_fail_in_both(case, mutation):
+    tmp, rep, doc = case
+    mutated = _mutations(rep, doc)[mutation]
+    (pc, pf, perr), (oc, of, oerr) = _both(tmp, mutated, mutation)
+    assert pc == 1, perr
+    assert oc == 1, oerr
+    assert pf == of and pf, (perr, oerr)
