@@ -18,7 +18,8 @@ bound once per group, not per step) are used as follows:
 
 from __future__ import annotations
 
-import numba as nb
+
+from .jit import kernel
 import numpy as np
 
 __all__ = ["PRECISION_TOLERANCE", "bucket_groups", "bucket_quantile", "bucket_fraction"]
@@ -29,7 +30,7 @@ __all__ = ["PRECISION_TOLERANCE", "bucket_groups", "bucket_quantile", "bucket_fr
 PRECISION_TOLERANCE = 1e-12
 
 
-@nb.njit(cache=True)
+@kernel
 def _gather(order, lo, hi, bounds, values, present, t, ub, cnt):
     """Present buckets of one group at step ``t``, coalesced; returns how many."""
     n = 0
@@ -47,7 +48,7 @@ def _gather(order, lo, hi, bounds, values, present, t, ub, cnt):
     return n
 
 
-@nb.njit(cache=True)
+@kernel
 def _repair(cnt, n):
     """correctPrecisionErrors, then ensureMonotonic; returns whether a fix was forced."""
     prev = cnt[0]
@@ -71,7 +72,7 @@ def _repair(cnt, n):
     return forced
 
 
-@nb.njit(cache=True)
+@kernel
 def bucket_groups(group, bounds, n_groups):
     """Series sorted by (group, upper bound): ``(order, group_start[G+1])``."""
     by_bound = np.argsort(bounds, kind="mergesort")
@@ -84,7 +85,7 @@ def bucket_groups(group, bounds, n_groups):
     return order, starts
 
 
-@nb.njit(cache=True)
+@kernel
 def bucket_quantile(q, group, bounds, values, present, n_groups):
     """``out[G, T]``, ``seen[G, T]`` (a group with any bucket present) and ``forced[G, T]``."""
     S, T = values.shape
@@ -139,7 +140,7 @@ def bucket_quantile(q, group, bounds, values, present, n_groups):
     return out, seen, forced
 
 
-@nb.njit(cache=True)
+@kernel
 def _part(x, lo, hi):
     if np.isinf(hi):
         return 0.0
@@ -148,7 +149,7 @@ def _part(x, lo, hi):
     return (x - lo) / (hi - lo)
 
 
-@nb.njit(cache=True)
+@kernel
 def bucket_fraction(lower, upper, group, bounds, values, present, n_groups):
     """Fraction of observations between ``lower[t]`` and ``upper[t]`` per (group, step):
     the inverse of :func:`bucket_quantile`, with the same bucket preparation."""
