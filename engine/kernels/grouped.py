@@ -9,10 +9,9 @@ so compensated sums and incremental means round the same way.
 
 from __future__ import annotations
 
-
-from .jit import kernel
 import numpy as np
 
+from .jit import kernel
 from .kahan import kahan_inc
 from .over_time import quantile_sorted
 

@@ -9,9 +9,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 
 from .jit import kernel
-import numpy as np
 
 
 @kernel(inline="always")

@@ -29,10 +29,9 @@ Prometheus, where the function is not called for them.
 
 from __future__ import annotations
 
-
-from .jit import kernel
 import numpy as np
 
+from .jit import kernel
 from .kahan import kahan_inc
 
 __all__ = ["KINDS", "over_time", "quantile_sorted"]

@@ -18,9 +18,9 @@ bound once per group, not per step) are used as follows:
 
 from __future__ import annotations
 
+import numpy as np
 
 from .jit import kernel
-import numpy as np
 
 __all__ = ["PRECISION_TOLERANCE", "bucket_groups", "bucket_quantile", "bucket_fraction"]
 

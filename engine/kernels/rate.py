@@ -8,9 +8,9 @@ it is, and the correction is still added in Prometheus' order, reset by reset.
 
 from __future__ import annotations
 
+import numpy as np
 
 from .jit import kernel
-import numpy as np
 
 __all__ = ["counter_resets", "extrapolated_rate", "instant_value"]
 

@@ -504,68 +504,65 @@ def _token_end(buf, i, n, om):
 
 
 @nb.njit(cache=True)
-def scan_exposition(
-    buf,
-    mode,
-    mtype0,
-    ht,
-    slot_off,
-    slot_len,
-    slot_hash,
-    slot_mark,
-    slot_next,
-    arena,
-    st,
-    s_slot,
-    s_val,
-    s_ts,
-    s_flags,
-    s_mtype,
-    s_pos,
-    m_kind,
-    m_pos,
-    m_name_a,
-    m_name_b,
-    m_text_a,
-    m_text_b,
-    m_sample,
-    x_sample,
-    x_lab_a,
-    x_lab_b,
-    x_val,
-    x_ts,
-    x_flags,
-    w_entry,
-    w_kind,
-    w_a,
-    w_b,
-    res,
-):
+def scan_exposition(buf, mode, mtype0, ht, slots, slot_hash, arena, st, S, S_val, M, X, X_val, W,
+                    res):
     """Scan one exposition ``buf`` (uint8) and fill the output arrays.
 
     ``mode`` is :data:`MODE_TEXT`, :data:`MODE_OPENMETRICS` or :data:`MODE_DUMP`; a text
     buffer must end with a newline (Prometheus appends one). ``mtype0`` is the metric
     type in force at the start (normally 0).
 
-    Cache state: ``ht`` (int64 hash table, power-of-two length, 0 = empty), per-slot
-    ``slot_off``/``slot_len``/``slot_hash``/``slot_mark``/``slot_next``, the byte
-    ``arena`` and ``st = [n_slots, arena_used, scan_id, first_slot]``. The caller
-    guarantees room for one new slot per line and ``len(buf)`` arena bytes, and a table
-    at most half full afterwards. Expositions repeat their series in the same order, so
-    the slot that followed the previous line's slot last time (``slot_next``) is tried
-    first, and the hash table is consulted only when its bytes differ.
+    Cache state: ``ht`` (int64 hash table, power-of-two length, 0 = empty), ``slots``
+    (int64 ``[cap, 4]``: arena offset, length, last scan id, slot that followed it last
+    time), ``slot_hash``, the byte ``arena`` and ``st = [n_slots, arena_used, scan_id,
+    first_slot]``. The caller guarantees room for one new slot per line and
+    ``len(buf)`` arena bytes, and a table at most half full afterwards. Expositions repeat
+    their series in the same order, so the slot that followed the previous line's slot
+    last time is tried first; the hash table is consulted only when its bytes differ.
 
-    Outputs per sample ``i``: ``s_slot`` cache slot, ``s_val`` value, ``s_ts`` own
-    timestamp (ms, when ``FLAG_TS``), ``s_flags``, ``s_mtype`` type in force (the type
-    Prometheus normalises ``le``/``quantile`` under), ``s_pos`` line start offset.
-    Metadata lines (``m_kind`` 0 HELP, 1 TYPE, 2 UNIT) keep their name/text spans and the
-    number of samples before them. Exemplars (``x_*``) keep their ``{...}`` span. Numbers
-    that need the slow path are listed in ``w_*`` (sample or exemplar index, kind, span).
+    Outputs (few arguments keep numba's dispatch cheap):
+
+    - ``S[i]`` (int64 ``[cap, 5]``) per sample: cache slot, own timestamp (ms, when
+      ``FLAG_TS``), flags, metric type in force (the type Prometheus normalises
+      ``le``/``quantile`` under), line start offset; ``S_val[i]`` its value;
+    - ``M[k]`` (int64 ``[cap, 7]``) per HELP/TYPE/UNIT line: kind (0, 1, 2), line start,
+      name start/end, text start/end, samples before it;
+    - ``X[k]`` (int64 ``[cap, 5]``) per exemplar: sample, ``{...}`` start/end, timestamp,
+      flags; ``X_val[k]`` its value;
+    - ``W[k]`` (int64 ``[4 cap, 4]``) per number left to the slow path: sample or exemplar
+      index, kind (``SLOW_*``), token start/end.
 
     ``res`` receives :data:`RES_FIELDS`. On the first malformed token the scan stops:
     ``err_code`` indexes :data:`ERROR_NAMES`, ``err_pos`` is the token's byte offset and
     the sample counts cover the lines before it.
     """
+    slot_off = slots[:, 0]
+    slot_len = slots[:, 1]
+    slot_mark = slots[:, 2]
+    slot_next = slots[:, 3]
+    s_slot = S[:, 0]
+    s_ts = S[:, 1]
+    s_flags = S[:, 2]
+    s_mtype = S[:, 3]
+    s_pos = S[:, 4]
+    s_val = S_val
+    m_kind = M[:, 0]
+    m_pos = M[:, 1]
+    m_name_a = M[:, 2]
+    m_name_b = M[:, 3]
+    m_text_a = M[:, 4]
+    m_text_b = M[:, 5]
+    m_sample = M[:, 6]
+    x_sample = X[:, 0]
+    x_lab_a = X[:, 1]
+    x_lab_b = X[:, 2]
+    x_ts = X[:, 3]
+    x_flags = X[:, 4]
+    x_val = X_val
+    w_entry = W[:, 0]
+    w_kind = W[:, 1]
+    w_a = W[:, 2]
+    w_b = W[:, 3]
     n = len(buf)
     om = mode == MODE_OPENMETRICS
     dump = mode == MODE_DUMP

@@ -10,11 +10,10 @@ orders fall back to binary search.
 
 from __future__ import annotations
 
-
-from .jit import kernel
 import numpy as np
 
 from ..store.samples import STALE_NAN_BITS
+from .jit import kernel
 
 #: typed constant: comparing uint64 bits with a Python int would go through float64
 _STALE = np.uint64(STALE_NAN_BITS)
