@@ -168,4 +168,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(targets_table(store))
     info.render(info.summary(store, args.top), f"Capture {path}", console)
     golden_signals(store, console, Path(args.plot) if args.plot else None)
+    # ---- rule replay of fixtures/rules/istio.yml (engine/rules/demo.py, the rules work) ----
+    from ..rules.demo import replay_demo
+
+    replay_demo(store, console, Path(args.plot).with_name("demo-alerts.png") if args.plot else None)
     return 0

@@ -193,7 +193,7 @@ def _distinguishing(instances: list[AlertInstance]) -> dict[str, list[str]]:
     for name, sets in by.items():
         keys = sorted({k for s in sets for k in s} - {"alertname"})
         diff = [k for k in keys if len({s.get(k, "") for s in sets}) > 1]
-        out[name] = diff or [k for k in keys if k not in ("severity",)][:2]
+        out[name] = diff or [k for k in keys if k not in ("severity",)][:1]
     return out
 
 
@@ -623,8 +623,11 @@ def _values_panel(rep: ReplayResult, ax, name: str, dt) -> None:
             times[1] - times[0],
             rep._rp.qopts,
         )
-        for lab, ts, vals in res.series()[:12]:
-            short = ",".join(f"{k}={v}" for k, v in lab.items() if k != "__name__")[:60]
+        series = res.series()[:12]
+        varying = sorted({k for lab, _, _ in series for k in lab
+                          if len({x[0].get(k) for x in series}) > 1} - {"__name__"})
+        for lab, ts, vals in series:
+            short = ",".join(f"{k}={lab.get(k, '')}" for k in varying)[:60]
             ax.plot(
                 [dt(int(x) + rule.offset) for x in ts.tolist()], vals, lw=1.2, label=short or name
             )
