@@ -76,6 +76,7 @@ __all__ = [
     "TemplateError",
     "TemplateExpandError",
     "alert_template_data",
+    "alert_template_uses",
     "expand_alert_template",
     "parse_template",
     "prometheus_funcs",
@@ -468,13 +469,26 @@ def _link(expr: str, tab: int) -> str:
     return f"/graph?g0.expr={quote_plus(expr, safe='')}&g0.tab={tab}"
 
 
+_S, _A, _Q, _P = "string", EMPTY_INTERFACE, "template.queryResult", "*template.sample"
+
+
 def prometheus_funcs(query_fn: QueryFn | None = None, ts_ms: int = 0,
                      external_url: str = "") -> dict[str, GoMethod]:
     """Prometheus' template functions bound to one expansion (query, time, URL)."""
-    S, A, Q, P = "string", EMPTY_INTERFACE, "template.queryResult", "*template.sample"
     path = urlsplit(external_url).path if external_url else ""
     return {
-        "query": GoMethod((S,), lambda q: _query_result(query_fn, q, ts_ms)),
+        **_STATIC_FUNCS,
+        "query": GoMethod((_S,), lambda q: _query_result(query_fn, q, ts_ms)),
+        "now": GoMethod((), lambda: ts_ms / 1000.0),
+        "pathPrefix": GoMethod((), lambda: path),
+        "externalURL": GoMethod((), lambda: external_url),
+    }
+
+
+def _static_funcs() -> dict[str, GoMethod]:
+    """The functions that do not depend on the expansion."""
+    S, A, Q, P = _S, _A, _Q, _P
+    return {
         "first": GoMethod((Q,), _first),
         "label": GoMethod((S, P), lambda name, s: _deref(s).fields["Labels"].get(name, "")),
         "value": GoMethod((P,), lambda s: _deref(s).fields["Value"]),
@@ -499,12 +513,12 @@ def prometheus_funcs(query_fn: QueryFn | None = None, ts_ms: int = 0,
         "humanizeTimestamp": GoMethod((A,), humanize_timestamp),
         "toTime": GoMethod((A,), to_time),
         "toDuration": GoMethod((A,), to_duration),
-        "now": GoMethod((), lambda: ts_ms / 1000.0),
-        "pathPrefix": GoMethod((), lambda: path),
-        "externalURL": GoMethod((), lambda: external_url),
         "parseDuration": GoMethod((S,), parse_duration),
         "urlQueryEscape": GoMethod((S,), lambda s: quote_plus(s, safe="")),
     }
+
+
+_STATIC_FUNCS = _static_funcs()
 
 
 #: the names a Prometheus template may call (checked when it is parsed)
@@ -568,6 +582,71 @@ def alert_template_data(labels: Mapping[str, str], external_labels: Mapping[str,
         {"Labels": "map[string]string", "ExternalLabels": "map[string]string",
          "ExternalURL": "string", "Value": EMPTY_INTERFACE},
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def alert_template_uses(text: str) -> frozenset[str]:
+    """What an alert template's output can depend on besides the labels, for callers
+    that cache expansions: ``"value"`` (``$value``, ``.Value``, or ``.``/``$`` as a
+    whole), ``"time"`` (``now``, ``query``), ``"query"`` (``query``). Text without
+    ``{{`` depends on nothing; a template that does not parse depends on nothing either
+    (its expansion is always the same error).
+
+    >>> sorted(alert_template_uses("{{ $labels.job }}")), sorted(alert_template_uses(
+    ...     "{{ $value | humanize }} {{ with query \\"up\\" }}{{ . }}{{ end }}"))
+    ([], ['query', 'time', 'value'])
+    """
+    from .gotmpl import nodes as N
+
+    if "{{" not in text:
+        return frozenset()
+    try:
+        tmpl = parse_template("t", ALERT_TEMPLATE_DEFS + text)
+    except TemplateError:
+        return frozenset()
+    uses: set[str] = set()
+    start = len(ALERT_TEMPLATE_DEFS)
+
+    def visit(n: object, user: bool) -> None:
+        if isinstance(n, N.VariableNode) and user:
+            if n.ident[0] == "$value" or (n.ident == ["$"]) or (
+                    n.ident[0] == "$" and n.ident[1:2] == ["Value"]):
+                uses.add("value")
+        elif isinstance(n, N.FieldNode) and user and n.ident[:1] == ["Value"]:
+            uses.add("value")
+        elif isinstance(n, N.DotNode) and user:
+            uses.add("value")
+        elif isinstance(n, N.IdentifierNode):
+            if n.ident == "query":
+                uses.update(("query", "time"))
+            elif n.ident == "now":
+                uses.add("time")
+        for child in _children(n):
+            visit(child, user or getattr(child, "pos", 0) >= start)
+
+    for name, tree in tmpl.trees.items():
+        visit(tree.root, name != tmpl.name)
+    return frozenset(uses)
+
+
+def _children(n: object) -> list[object]:
+    from .gotmpl import nodes as N
+
+    if isinstance(n, N.ListNode):
+        return list(n.nodes)
+    if isinstance(n, N.ActionNode):
+        return [n.pipe]
+    if isinstance(n, N.PipeNode):
+        return [*n.decl, *n.cmds]
+    if isinstance(n, N.CommandNode):
+        return list(n.args)
+    if isinstance(n, N.ChainNode):
+        return [n.node]
+    if isinstance(n, N.BranchNode):
+        return [n.pipe, n.list] + ([n.else_list] if n.else_list is not None else [])
+    if isinstance(n, N.TemplateNode):
+        return [n.pipe] if n.pipe is not None else []
+    return []
 
 
 def expand_alert_template(

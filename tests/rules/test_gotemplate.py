@@ -19,6 +19,7 @@ from engine.rules.gotemplate import (
     ALERT_TEMPLATE_DEFS,
     TemplateError,
     TemplateExpandError,
+    alert_template_uses,
     expand_alert_template,
     parse_template,
     prometheus_funcs,
@@ -399,6 +400,25 @@ def test_severity_from_value():
     t = '{{ if gt $value 0.5 }}critical{{ else if gt $value 0.1 }}warning{{ else }}info{{ end }}'
     assert [alert(t, value=v) for v in (0.9, 0.2, 0.05, math.nan)] == [
         "critical", "warning", "info", "critical"]
+
+
+@pytest.mark.parametrize("text,uses", [
+    ("no actions", set()), ("{{ $labels.job }} {{ $externalLabels.a }} {{ $externalURL }}", set()),
+    ("{{ $value }}", {"value"}), ("{{ .Value | humanize }}", {"value"}), ("{{ . }}", {"value"}),
+    ("{{ $.Value }}", {"value"}), ("{{ with $labels }}{{ .job }}{{ end }}", set()),
+    ('{{ define "x" }}{{ . }}{{ end }}{{ template "x" $labels }}', {"value"}),
+    ("{{ now }}", {"time"}), ('{{ query "up" | len }}', {"query", "time"}), ("{{ bad", set()),
+])
+def test_alert_template_uses(text, uses):
+    assert alert_template_uses(text) == uses
+
+
+@given(st.sampled_from(["{{ $labels.a }}", "x{{ $externalLabels.b }}", "{{ humanize 3 }}"]),
+       st.floats(allow_nan=False), st.integers(0, 2**40))
+def test_templates_that_use_neither_value_nor_time_ignore_them(text, v, t):
+    assert alert_template_uses(text) == frozenset()
+    base = alert(text, labels={"a": "A"}, ext_labels={"b": "B"})
+    assert alert(text, labels={"a": "A"}, ext_labels={"b": "B"}, value=v, ts_ms=t) == base
 
 
 def test_parsed_templates_are_cached():

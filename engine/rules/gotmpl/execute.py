@@ -98,8 +98,7 @@ def execute(tset: TemplateSet, name: str, data: Any,
     """Execute template ``name`` of ``tset`` over ``data``; raises TemplateExecError."""
     tree = tset.trees[name]
     out: list[str] = []
-    st = _State(tset, tree, out, dict(funcs if funcs is not None else tset.funcs), 0,
-                [["$", data]])
+    st = _State(tset, tree, out, funcs if funcs is not None else tset.funcs, 0, [["$", data]])
     if tree.root is None:
         st.errorf(f"{go_quote_string(name)} is an incomplete or empty template")
     st.walk(data, tree.root)
@@ -121,7 +120,7 @@ def _is_hex_int(s: str) -> bool:
 
 class _State:
     def __init__(self, tset: TemplateSet, tree: Tree, out: list[str],
-                 funcs: dict[str, GoMethod], depth: int, vars_: list[list[Any]]) -> None:
+                 funcs: Mapping[str, GoMethod], depth: int, vars_: list[list[Any]]) -> None:
         self.tset = tset
         self.tree = tree
         self.out = out
@@ -163,16 +162,18 @@ class _State:
 
     # -- walking
     def walk(self, dot: Any, node: Node) -> None:
-        self.at(node)
-        if isinstance(node, ActionNode):
-            val = self.eval_pipeline(dot, node.pipe)
-            if not node.pipe.decl:
-                self.at(node)
+        self.node = node
+        typ = type(node)
+        if typ is TextNode:
+            self.out.append(node.text)  # type: ignore[attr-defined]
+        elif typ is ActionNode:
+            pipe = node.pipe  # type: ignore[attr-defined]
+            val = self.eval_pipeline(dot, pipe)
+            if not pipe.decl:
+                self.node = node
                 self.out.append(top_level_print(val))
-        elif isinstance(node, TextNode):
-            self.out.append(node.text)
-        elif isinstance(node, ListNode):
-            for n in node.nodes:
+        elif typ is ListNode:
+            for n in node.nodes:  # type: ignore[attr-defined]
                 self.walk(dot, n)
         elif isinstance(node, BranchNode):
             if node.kind == "range":
@@ -294,6 +295,8 @@ class _State:
 
     def eval_command(self, dot: Any, cmd: CommandNode, final: Any) -> Any:
         first = cmd.args[0]
+        if type(first) is VariableNode:
+            return self.eval_variable_node(dot, first, cmd.args, final)
         if isinstance(first, FieldNode):
             return self.eval_field_node(dot, first, cmd.args, final)
         if isinstance(first, ChainNode):
