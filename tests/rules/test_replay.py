@@ -385,3 +385,39 @@ groups:
     rep = replay(rules, store(up([1, 1])), M, 2 * M)
     ((_, vals),) = out_series(rep, "r").values()
     assert all(math.isnan(v) for v in vals.tolist()) and not is_stale(vals).any()
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_server_alignment_evaluates_on_the_groups_hashed_slot(version):
+    from engine.rules.clock import slot_offset_ns
+
+    path = "/etc/prometheus/rules/prometheus-k8s-rulefiles-0/monitoring-x.yaml"
+    rules = (
+        "groups:\n- name: g\n  interval: 30s\n  rules:\n  - alert: Always\n    expr: vector(1)\n"
+    )
+    rs = load_text(rules, path)
+    off_ms = slot_offset_ns(path, "g", 30_000, version) // 1_000_000
+    rep = run_replay(
+        rs, store(up([1])), 0, 5 * M, ReplayOptions(align="server", prometheus_version=version)
+    )
+    (inst,) = rep.instances
+    assert inst.episodes[0].active_at == off_ms
+    assert rep.evaluation_times()[:2] == [off_ms, off_ms + 30_000]
+
+
+def test_global_query_offset_applies_unless_the_group_sets_one():
+    rules = """
+groups:
+- name: a
+  rules:
+  - record: ra
+    expr: sum(up)
+- name: b
+  query_offset: 0s
+  rules:
+  - record: rb
+    expr: sum(up)
+"""
+    rep = replay(rules, store(up([1, 1, 1])), 2 * M, 2 * M, query_offset_ms=M)
+    assert out_series(rep, "ra")[()][0] == [M]
+    assert out_series(rep, "rb")[()][0] == [2 * M]
