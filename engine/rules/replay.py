@@ -30,6 +30,18 @@ rules before it), and only the state machine runs per step; other rules run step
 in blocks. Both paths give the same results (``tests/rules/test_replay.py`` checks it
 with hypothesis).
 
+Known limits (documented, not hidden):
+
+- on the whole-grid path the sample limit (``max_samples``, promtool's 10000) is checked
+  against the grid as a whole (limit x steps); an error there falls back to instant
+  evaluations, but one step over the limit inside a grid under it goes unreported;
+- the head appender's out-of-order/duplicate checks apply between rule outputs (rules
+  that write one metric name are evaluated step by step for that), not between a rule
+  output and a data series of the same label set;
+- a template is re-expanded only when its inputs change: the labels, ``$value`` when the
+  text mentions it, the evaluation time when it calls ``now``/``query`` or a time
+  function.
+
 >>> import engine.rules                                                      # doctest: +SKIP
 >>> rep = engine.rules.load("rules.yml").replay(db, start="end-1h", end="end")  # doctest: +SKIP
 >>> [(i.alertname, i.labels, len(i.episodes)) for i in rep.instances]      # doctest: +SKIP
