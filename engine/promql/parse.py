@@ -46,6 +46,7 @@ evaluator: see :func:`engine.promql.signatures.extended_range_error` and
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -1052,6 +1053,13 @@ def parse_expr(text: str, *, experimental: bool = False) -> Expr:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_expr needs a str, got {type(text).__name__}")
+    return _parse_cached(text, experimental)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str, experimental: bool) -> Expr:
+    # Trees are immutable, so a query asked again (rules, dashboards) is parsed once.
+    # Errors are not cached: lru_cache does not store exceptions.
     try:
         return _Parser(text, experimental).parse()
     except RecursionError:
