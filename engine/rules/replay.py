@@ -50,6 +50,7 @@ Known limits (documented, not hidden):
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -339,12 +340,13 @@ class _Replayer:
     def expand(self, rr: _Rule, text: str, lab: dict[str, str], v: float, t: int) -> str:
         if "{{" not in text:
             return text
+        uses = _template_uses(text)
         key = (
             rr.pos,
             text,
             tuple(sorted(lab.items())),
-            float(v) if "alue" in text else None,
-            t if ("now" in text or "query" in text or "Time" in text) else None,
+            float(v) if "value" in uses else None,
+            t if "time" in uses else None,
         )
         hit = self._tmpl_cache.get(key)
         if hit is None:
@@ -909,3 +911,12 @@ def replay(
         strategy=strategy,
     )
     return run_replay(rules, data, _ms_time(start, data, False), _ms_time(end, data, True), opts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_uses(text: str) -> frozenset[str]:
+    """What an expansion of ``text`` depends on besides labels (see
+    :func:`engine.rules.gotemplate.alert_template_uses`); decides the cache key."""
+    from .gotemplate import alert_template_uses
+
+    return alert_template_uses(text)
