@@ -73,3 +73,13 @@ def test_arrow_and_pandas_are_long_format(db):
     df = r.to_pandas()
     assert sorted(df["job"].unique()) == ["a", "b"]
     assert df.loc[df["job"] == "b", "value"].tolist() == [0.0, 4.0, 8.0]
+
+
+def test_max_samples_limit_gives_prometheus_error(db):
+    from engine.errors import TooManySamplesError
+    from engine.promql.evaluator import QueryOptions
+
+    with pytest.raises(TooManySamplesError, match="query processing would load too many samples"):
+        range_query(db, "req_total", 0, 300_000, 15_000, QueryOptions(max_samples=10))
+    # under the limit the same query runs
+    assert len(range_query(db, "req_total", 0, 300_000, 15_000, QueryOptions(max_samples=100))) == 2

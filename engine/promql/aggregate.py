@@ -149,10 +149,14 @@ def _limit_ratio(vec: Vector, param: np.ndarray) -> Vector:
 
 
 def _count_values(ev: Evaluator, node: N.AggregateExpr, times: np.ndarray) -> Vector:
-    assert isinstance(node.param, N.StringLiteral)
-    label = node.param.value
+    pnode = node.param
+    while isinstance(pnode, N.ParenExpr):
+        pnode = pnode.expr
+    if not isinstance(pnode, N.StringLiteral):  # the parser's type check makes this unreachable
+        raise QueryError(f"count_values needs a string parameter, got {pnode}")
+    label = pnode.value
     if not is_valid_label_name(label):
-        raise QueryError(f"invalid label name {node.param}")
+        raise QueryError(f"invalid label name {pnode}")
     vec = ev.eval_vector(node.expr, times)
     T = len(times)
     rows, cols = np.nonzero(vec.present)

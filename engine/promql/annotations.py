@@ -105,3 +105,10 @@ def sort_in_range_query(pos: int) -> Annotation:
         "sort is ineffective for range queries since results are always ordered by labels",
         pos,
     )
+
+
+def incompatible_types_in_binop(lhs_type: str, op: str, rhs_type: str, pos: int) -> Annotation:
+    return Annotation(
+        INFO, f"incompatible sample types encountered for binary operator {_q(op)}: "
+        f"{lhs_type} {op} {rhs_type}", pos,
+    )

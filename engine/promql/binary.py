@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import QueryError
 from ..kernels.grouped import match_one_side
 from ..labels import METRIC_NAME, LabelTable, format_labels_go
+from . import annotations as A
 from . import nodes as N
 from .values import METADATA_LABELS, Scalar, Vector, collate
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["eval_binary", "apply_op", "ARITHMETIC", "COMPARISON", "SET_OPS"]
 
 ARITHMETIC = frozenset({"+", "-", "*", "/", "^", "%", "atan2"})
+#: histogram trim operators: defined for native histograms only
+TRIM = frozenset({"</", ">/"})
 COMPARISON = frozenset({"==", "!=", ">", "<", ">=", "<="})
 SET_OPS = frozenset({"and", "or", "unless"})
 
@@ -62,6 +65,8 @@ def eval_binary(ev: Evaluator, node: N.BinaryExpr, times: np.ndarray):
     lhs = ev.eval(node.lhs, times)
     rhs = ev.eval(node.rhs, times)
     op = node.op
+    if op in TRIM:
+        return _trim_floats(ev, node, lhs, rhs, len(times))
     if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
         v, keep = apply_op(op, lhs.values, rhs.values)
         if op in COMPARISON:
@@ -77,6 +82,15 @@ def eval_binary(ev: Evaluator, node: N.BinaryExpr, times: np.ndarray):
     if isinstance(lhs, Vector):
         return _vector_scalar(ev, node, lhs, rhs.values, swap=False)
     return _vector_scalar(ev, node, rhs, lhs.values, swap=True)
+
+
+def _trim_floats(ev: Evaluator, node: N.BinaryExpr, lhs, rhs, T: int) -> Vector:
+    """``</`` and ``>/`` trim native histograms; between floats they yield nothing and an
+    info (``vectorElemBinop``). Native histograms are not part of the evaluator yet, so
+    every sample here is a float."""
+    if (isinstance(lhs, Vector) and lhs.present.any()) or (isinstance(rhs, Vector) and rhs.present.any()):
+        ev.annotate(A.incompatible_types_in_binop("float", node.op, "float", node.pos))
+    return Vector.empty(T)
 
 
 # ---- vector <op> scalar -----------------------------------------------------------------
