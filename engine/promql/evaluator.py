@@ -28,7 +28,7 @@ from ..errors import QueryError, TooManySamplesError
 from ..labels import LabelTable
 from ..result import Annotation, Result
 from . import nodes as N
-from .select import select_instant, select_range, view_of
+from .select import select_instant, select_range, select_smoothed, view_of
 from .values import METADATA_LABELS, Matrix, Scalar, String, Vector, collate
 
 if TYPE_CHECKING:
@@ -247,6 +247,10 @@ class Evaluator:
     # ---- leaves -------------------------------------------------------------------------------
     def eval_selector(self, node: N.VectorSelector, times: np.ndarray) -> tuple[Vector, np.ndarray]:
         eff = self.effective_times(node.at, node.offset, times)
+        if node.smoothed:
+            vec = select_smoothed(self.view, node, eff, self.options.lookback_delta_ms)
+            self.check_samples(int(vec.present.sum()))
+            return vec, np.broadcast_to(eff, vec.values.shape)
         vec, sample_ts = select_instant(self.view, node, eff, self.options.lookback_delta_ms)
         self.check_samples(int(vec.present.sum()))
         return vec, sample_ts
@@ -254,7 +258,8 @@ class Evaluator:
     def eval_matrix_selector(self, node: N.MatrixSelector, times: np.ndarray) -> Matrix:
         vs = node.vs
         eff = self.effective_times(vs.at, vs.offset, times)
-        return select_range(self.view, vs, eff, self.duration_ms(node.range))
+        return select_range(self.view, vs, eff, self.duration_ms(node.range),
+                            self.options.lookback_delta_ms)
 
     def eval_subquery(self, node: N.SubqueryExpr, times: np.ndarray) -> Matrix:
         eff = self.effective_times(node.at, node.offset, times)

@@ -18,12 +18,14 @@ import numpy as np
 
 from ..errors import QueryError
 from ..kernels import over_time as K
+from ..kernels.extended import extended_rate
 from ..kernels.quantile import bucket_fraction, bucket_quantile
 from ..kernels.rate import extrapolated_rate, instant_value
 from ..labels import METRIC_NAME, POOL, LabelTable, is_valid_label_name, printable
 from ..store.index import compile_regex
 from . import annotations as A
 from . import nodes as N
+from .signatures import ANCHORED_SAFE_FUNCTIONS, SMOOTHED_SAFE_FUNCTIONS, extended_range_error
 from .values import Matrix, Scalar, Vector, collate
 
 if TYPE_CHECKING:
@@ -79,23 +81,13 @@ def _matrix_arg(ev: Evaluator, call: N.Call, times: np.ndarray, i: int = 0) -> M
     return m
 
 
-ANCHORED_SAFE = ("changes", "delta", "increase", "rate", "resets")
-SMOOTHED_SAFE = ("delta", "increase", "rate")
-
-
 def _check_extended_range(call: N.Call, node: N.Expr) -> None:
+    """Prometheus' evaluation-time check of ``anchored``/``smoothed`` arguments."""
     if not isinstance(node, N.MatrixSelector):
         return
-    if node.vs.anchored and call.func not in ANCHORED_SAFE:
-        raise QueryError(
-            f"anchored modifier can only be used with: {', '.join(ANCHORED_SAFE)} - not with {call.func}"
-        )
-    if node.vs.smoothed and call.func not in SMOOTHED_SAFE:
-        raise QueryError(
-            f"smoothed modifier can only be used with: {', '.join(SMOOTHED_SAFE)} - not with {call.func}"
-        )
-    if node.vs.anchored or node.vs.smoothed:
-        raise QueryError("anchored and smoothed range selectors are not supported yet")
+    for modifier, safe in (("anchored", ANCHORED_SAFE_FUNCTIONS), ("smoothed", SMOOTHED_SAFE_FUNCTIONS)):
+        if getattr(node.vs, modifier) and call.func not in safe:
+            raise QueryError(extended_range_error(modifier, call.func))
 
 
 def _vector_result(ev: Evaluator, m: Matrix, out: np.ndarray, present: np.ndarray, drop: bool = True) -> Vector:
@@ -117,11 +109,17 @@ def _rate(is_counter: bool, is_rate: bool) -> Impl:
     def impl(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
         m = _matrix_arg(ev, call, times)
         start, end = m.bounds()
-        resets = m.reset_index()
-        out, present = extrapolated_rate(
-            m.ts, m.values, start, end, m.lo, m.hi, resets[0], resets[1],
-            is_counter, is_rate, m.range_ms / 1000.0,
-        )
+        if m.extended:
+            out, present = extended_rate(
+                m.ts, m.values, start, end, m.range_start, m.range_end,
+                m.extended == "smoothed", is_counter, is_rate, m.range_ms / 1000.0,
+            )
+        else:
+            resets = m.reset_index()
+            out, present = extrapolated_rate(
+                m.ts, m.values, start, end, m.lo, m.hi, resets[0], resets[1],
+                is_counter, is_rate, m.range_ms / 1000.0,
+            )
         if is_counter:
             _non_counter_info(ev, call, m, present)
         return _vector_result(ev, m, out, present)
@@ -171,11 +169,22 @@ def _over_time(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
 
 def _apply_over_time(ev: Evaluator, call: N.Call, m: Matrix, times: np.ndarray, p1: np.ndarray, p2: np.ndarray) -> Vector:
     start, end = m.bounds()
+    if m.extended == "anchored":  # changes/resets: start at the sample at or before the window
+        inside, _ = _bounds_from(m, m.range_start)
+        start = np.where(inside > start, inside - 1, inside)
+        end = np.where(end > inside, end, start)  # no sample inside the window: no output
     kind = K.KINDS[call.func]
     min_samples = 2 if call.func in ("deriv", "predict_linear", "double_exponential_smoothing") else 1
     out, present = K.over_time(kind, m.ts, m.values, start, end, p1, p2, times, min_samples)
     keep_name = call.func in ("last_over_time", "first_over_time")
     return _vector_result(ev, m, out, present, drop=not keep_name)
+
+
+def _bounds_from(m: Matrix, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Window bounds of ``m`` with another left edge."""
+    from ..kernels.windows import window_bounds
+
+    return window_bounds(m.seg_start, m.seg_end, m.ts, lo, m.hi)
 
 
 # === quantile_over_time(k parser.ValueTypeScalar, Matrix parser.ValueTypeMatrix) ===
@@ -349,6 +358,30 @@ def _query_times(ev: Evaluator, call: N.Call, times: np.ndarray) -> Scalar:
         "step": ev.step / 1000.0,
     }[call.func]
     return Scalar(np.full(len(times), value))
+
+
+# === min_of(a, b Scalar), max_of(a, b Scalar) ===
+@function("min_of", "max_of")
+def _min_max_of(ev: Evaluator, call: N.Call, times: np.ndarray) -> Scalar:
+    a = ev.eval_scalar(call.args[0], times)
+    b = ev.eval_scalar(call.args[1], times)
+    return Scalar(go_min(a, b) if call.func == "min_of" else go_max(a, b))
+
+
+def go_min(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Go's ``math.Min``, element-wise: NaN wins, then -Inf, and -0 is below +0."""
+    out = np.where(a < b, a, b)
+    zeros = (a == 0) & (b == 0)
+    out = np.where(zeros, np.where(np.signbit(a), a, b), out)
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, out)
+
+
+def go_max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Go's ``math.Max``, element-wise: NaN wins, then +Inf, and +0 is above -0."""
+    out = np.where(a > b, a, b)
+    zeros = (a == 0) & (b == 0)
+    out = np.where(zeros, np.where(np.signbit(a), b, a), out)
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, out)
 
 
 # === vector(s Scalar) ===

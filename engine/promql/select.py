@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..kernels.extended import smoothed_instant
 from ..kernels.rate import counter_resets
-from ..kernels.windows import drop_stale, lookback_index
+from ..kernels.windows import drop_stale, lookback_index, window_bounds
 from ..labels import LabelTable
 from ..store import Store
 from ..store.samples import Samples
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
     from ..store.index import Matcher
     from .nodes import VectorSelector
 
-__all__ = ["Selection", "StoreView", "LayeredView", "view_of", "select_instant", "select_range"]
+__all__ = [
+    "Selection", "StoreView", "LayeredView", "view_of", "select_instant", "select_range",
+    "select_smoothed",
+]
 
 
 @dataclass
@@ -164,10 +168,28 @@ def select_instant(view, node: VectorSelector, eff: np.ndarray, lookback_ms: int
     return Vector(sel.labels.take(keep), values, present), sample_ts
 
 
-def select_range(view, node: VectorSelector, eff: np.ndarray, range_ms: int) -> Matrix:
-    """The range-vector argument for ``node[range]`` at effective times ``eff``."""
+def select_range(view, node: VectorSelector, eff: np.ndarray, range_ms: int, lookback_ms: int) -> Matrix:
+    """The range-vector argument for ``node[range]`` at effective times ``eff``.
+
+    An ``anchored`` range also fetches one lookback delta before the window, a
+    ``smoothed`` one also one after it (see :mod:`engine.kernels.extended`)."""
     sel = view.select(list(node.matchers), clean=True)
+    extended = "anchored" if node.anchored else "smoothed" if node.smoothed else None
+    lo, hi = eff - range_ms, eff.copy()
+    if extended:
+        lo = lo - lookback_ms
+        if extended == "smoothed":
+            hi = hi + lookback_ms
     return Matrix(
-        sel.labels, sel.ts, sel.values, sel.seg_start, sel.seg_end,
-        eff - range_ms, eff.copy(), range_ms, resets=sel.resets,
+        sel.labels, sel.ts, sel.values, sel.seg_start, sel.seg_end, lo, hi, range_ms,
+        resets=sel.resets, extended=extended, range_start=eff - range_ms, range_end=eff.copy(),
     )
+
+
+def select_smoothed(view, node: VectorSelector, eff: np.ndarray, lookback_ms: int) -> Vector:
+    """A ``smoothed`` instant selector: the value at each step time, interpolated."""
+    sel = view.select(list(node.matchers), clean=True)
+    start, end = window_bounds(sel.seg_start, sel.seg_end, sel.ts, eff - lookback_ms, eff + lookback_ms)
+    values, present = smoothed_instant(sel.ts, sel.values, start, end, eff)
+    keep = np.flatnonzero(present.any(axis=1))
+    return Vector(sel.labels.take(keep), values[keep], present[keep])

@@ -102,10 +102,19 @@ class Matrix:
     range_ms: int
     drop_name: np.ndarray = field(default=None)
     resets: tuple[np.ndarray, np.ndarray] | None = None  # (positions, prefix) if known
+    #: "anchored" or "smoothed" when the selector said so: ``lo``/``hi`` are then the fetched
+    #: range (lookback included) and ``range_start``/``range_end`` the true window edges
+    extended: str | None = None
+    range_start: np.ndarray | None = None
+    range_end: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.drop_name is None:
             self.drop_name = np.zeros(self.labels.n, bool)
+        if self.range_start is None:
+            self.range_start = self.lo
+        if self.range_end is None:
+            self.range_end = self.hi
         self._bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
