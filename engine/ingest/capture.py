@@ -294,8 +294,7 @@ def _replay_target(t, interval, capture_end, builder, strict, on_file) -> None:
             cur = p.tracked
             ok = p.ok
             if ok:
-                keep = ~(p.dup & ~p.has_ts)
-                chunks.append((p.sids[keep], p.ts[keep], p.values[keep]))
+                chunks.append((p.kept_sids, p.kept_ts, p.kept_values))
                 if p.ex_sids:
                     ex.append((p.ex_sids, p.ex_ts, p.ex_values, p.ex_labels))
             else:
@@ -303,7 +302,7 @@ def _replay_target(t, interval, capture_end, builder, strict, on_file) -> None:
                 if strict:
                     raise p.error
                 builder.warnings.append(f"{p.error} (scrape dropped, up=0)")
-        stale = np.setdiff1d(prev, cur, assume_unique=True)
+        stale = tp.missing(prev, cur)
         if len(stale):
             chunks.append((stale, np.full(len(stale), t_ms, np.int64), stale_markers(len(stale))))
         prev = cur

@@ -148,13 +148,12 @@ def _load_exposition(data: bytes, fmt: str, path: Path, builder: StoreBuilder) -
     if not p.ok:
         assert p.error is not None
         raise p.error
-    keep = ~(p.dup & ~p.has_ts)
-    sids = p.sids[keep]
+    sids = p.kept_sids
     if len(sids):
         used = np.unique(sids)
         remap = np.full(len(tp.keys), -1, np.int64)
         remap[used] = builder.series_ids([tp.keys[i] for i in used.tolist()])
-        builder.append(remap[sids], p.ts[keep], p.values[keep])
+        builder.append(remap[sids], p.kept_ts, p.kept_values)
         if p.ex_sids:
             builder.add_exemplars(
                 remap[np.asarray(p.ex_sids, np.int64)],

@@ -50,7 +50,7 @@ import numpy as np
 from ..errors import IngestError
 from ..labels import Labels
 from ..store import FamilyMeta
-from .gofloat import NORMAL_NAN, go_unquote, normalize_label_float, parse_sample_float
+from .gofloat import go_unquote, normalize_label_float, parse_sample_float
 
 __all__ = [
     "TEXT",
@@ -163,11 +163,8 @@ class _SeriesCache:
         self.st = np.array([0, 0, 0, -1], np.int64)  # n_slots, arena_used, scan_id, first
         self.ht = np.zeros(1024, np.int64)
         cap = 256
-        self.slot_off = np.zeros(cap, np.int64)
-        self.slot_len = np.zeros(cap, np.int64)
+        self.slots = _slot_block(cap)  # offset, length, last scan id, successor
         self.slot_hash = np.zeros(cap, np.uint64)
-        self.slot_mark = np.full(cap, -1, np.int64)
-        self.slot_next = np.full(cap, -1, np.int64)
         self.arena = np.zeros(1 << 16, np.uint8)
 
     @property
@@ -175,18 +172,17 @@ class _SeriesCache:
         return int(self.st[0])
 
     def reserve(self, lines: int, nbytes: int) -> None:
-        from ..kernels.textscan import rehash
-
         need = int(self.st[0]) + lines
-        cap = len(self.slot_off)
+        cap = len(self.slots)
         if need > cap:
             new = max(need, 2 * cap)
-            self.slot_off = _grow(self.slot_off, new, 0)
-            self.slot_len = _grow(self.slot_len, new, 0)
+            grown = _slot_block(new)
+            grown[:cap] = self.slots
+            self.slots = grown
             self.slot_hash = _grow(self.slot_hash, new, 0)
-            self.slot_mark = _grow(self.slot_mark, new, -1)
-            self.slot_next = _grow(self.slot_next, new, -1)
         if 2 * need > len(self.ht):
+            from ..kernels.textscan import rehash
+
             size = len(self.ht)
             while size < 4 * need:
                 size *= 2
@@ -197,8 +193,14 @@ class _SeriesCache:
             self.arena = _grow(self.arena, max(need_a, 2 * len(self.arena)), 0)
 
     def series_bytes(self, slot: int) -> bytes:
-        off = int(self.slot_off[slot])
-        return self.arena[off : off + int(self.slot_len[slot])].tobytes()
+        off, ln = self.slots[slot, :2].tolist()
+        return self.arena[off : off + ln].tobytes()
+
+
+def _slot_block(cap: int) -> np.ndarray:
+    block = np.zeros((cap, 4), np.int64)
+    block[:, 2:] = -1
+    return block
 
 
 def _grow(a: np.ndarray, n: int, fill: int) -> np.ndarray:
@@ -217,38 +219,13 @@ class _Workspace:
     def _alloc(self, cap: int) -> None:
         self.cap = cap
         e = np.empty
-        self.s = (
-            e(cap, np.int64),
-            e(cap, np.float64),
-            e(cap, np.int64),
-            e(cap, np.uint8),
-            e(cap, np.int8),
-            e(cap, np.int64),
-        )
-        self.m = (
-            e(cap, np.int8),
-            e(cap, np.int64),
-            e(cap, np.int64),
-            e(cap, np.int64),
-            e(cap, np.int64),
-            e(cap, np.int64),
-            e(cap, np.int64),
-        )
-        self.x = (
-            e(cap, np.int64),
-            e(cap, np.int64),
-            e(cap, np.int64),
-            e(cap, np.float64),
-            e(cap, np.int64),
-            e(cap, np.uint8),
-        )
+        self.S = e((cap, 5), np.int64)  # slot, own ts, flags, metric type, line start
+        self.S_val = e(cap, np.float64)
+        self.M = e((cap, 7), np.int64)  # kind, line, name a/b, text a/b, samples before
+        self.X = e((cap, 5), np.int64)  # sample, {...} a/b, ts, flags
+        self.X_val = e(cap, np.float64)
         # up to four slow numbers per sample: value, timestamp, exemplar value and time
-        self.w = (
-            e(4 * cap, np.int64),
-            e(4 * cap, np.int8),
-            e(4 * cap, np.int64),
-            e(4 * cap, np.int64),
-        )
+        self.W = e((4 * cap, 4), np.int64)  # entry, kind, a, b
         self.res = np.zeros(21, np.int64)
 
     def reserve(self, lines: int) -> None:
@@ -288,20 +265,19 @@ def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace) -> _Scan:
         mode,
         0,
         cache.ht,
-        cache.slot_off,
-        cache.slot_len,
+        cache.slots,
         cache.slot_hash,
-        cache.slot_mark,
-        cache.slot_next,
         cache.arena,
         cache.st,
-        *ws.s,
-        *ws.m,
-        *ws.x,
-        *ws.w,
+        ws.S,
+        ws.S_val,
+        ws.M,
+        ws.X,
+        ws.X_val,
+        ws.W,
         ws.res,
     )
-    ns, nm, nx, nw, ecode, epos, eaux = (int(v) for v in ws.res[:7])
+    ns, nm, nx, nw, ecode, epos, eaux = ws.res[:7].tolist()
     err = (epos, ns, _kernel_reason(data, ecode, epos, eaux)) if ecode else None
     if ecode:
         # Go parses the failing line's numbers before it reaches the error; a number
@@ -319,10 +295,10 @@ def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace) -> _Scan:
         nm,
         nx,
         err,
-        ws.s[1][:ns].copy(),
-        ws.s[2][:ns].copy(),
-        ws.x[3][:nx].copy(),
-        ws.x[4][:nx].copy(),
+        ws.S_val[:ns].copy(),
+        ws.S[:ns, 1].copy(),
+        ws.X_val[:nx].copy(),
+        ws.X[:nx, 3].copy(),
     )
     if nw:
         sc.err = _slow_numbers(sc, ws, nw)
@@ -345,8 +321,8 @@ def _slow_error(token: bytes, kind: int) -> str | None:
 def _slow_numbers(sc: _Scan, ws: _Workspace, nw: int):
     """Numbers the kernel left to Python (long mantissas, huge exponents)."""
     data, err = sc.data, sc.err
-    w_entry, w_kind, w_a, w_b = ws.w
-    x_sample = ws.x[0]
+    w_entry, w_kind, w_a, w_b = ws.W.T
+    x_sample = ws.X[:, 0]
     for k in range(nw):
         entry, kind = int(w_entry[k]), int(w_kind[k])
         a, b = int(w_a[k]), int(w_b[k])
@@ -389,8 +365,8 @@ def raw_scan(data: bytes, fmt: str = TEXT):
     cache, ws = _SeriesCache(), _Workspace()
     sc = _scan(data, fmt, cache, ws)
     n = sc.ns if sc.err is None else sc.err[1]
-    s_slot, _, _, s_flags, _, _ = ws.s
-    x_sample, x_a, x_b, _, _, x_flags = ws.x
+    s_slot, s_flags = ws.S[:, 0], ws.S[:, 2]
+    x_sample, x_a, x_b, _, x_flags = ws.X.T
     exemplars = {}
     for k in range(sc.nx):
         ts = int(sc.xt[k]) if x_flags[k] & _FLAG_TS else None
@@ -401,7 +377,7 @@ def raw_scan(data: bytes, fmt: str = TEXT):
         samples.append(
             (cache.series_bytes(int(s_slot[i])), _bits(sc.values[i]), ts, exemplars.get(i))
         )
-    m_kind, m_pos, m_na, m_nb, m_ta, m_tb, _ = ws.m
+    m_kind, m_pos, m_na, m_nb, m_ta, m_tb, _ = ws.M.T
     limit = len(sc.data) + 1 if sc.err is None else sc.err[0]
     metas = [
         (int(m_kind[k]), sc.data[m_na[k] : m_nb[k]], sc.data[m_ta[k] : m_tb[k]])
@@ -576,6 +552,17 @@ def apply_target_labels(
     >>> apply_target_labels([("__name__", "m"), ("job", "x")], target, False)
     (('__name__', 'm'), ('exported_job', 'x'), ('instance', 'i'), ('job', 'j'))
     """
+    names = {k for k, _ in pairs}
+    if (
+        len(names) == len(pairs)
+        and not names.intersection(k for k, _ in target)
+        and all(v for _, v in pairs)
+        and "" not in names
+    ):
+        # the common case: nothing to rename, drop or reject (but a missing name)
+        if "__name__" not in names:
+            raise _LabelError("missing metric name (__name__ label)")
+        return tuple(sorted([*pairs, *target]))
     base = sorted(pairs, key=lambda kv: kv[0])
     b = _Builder(base)
     if honor_labels:
@@ -644,10 +631,13 @@ def _exemplar_labels(raw: bytes) -> dict[str, str]:
 class ParsedScrape:
     """What one scrape contributed (see :meth:`TargetParser.parse`).
 
-    ``ok`` is false when the scrape failed; ``error`` then says where and why, and no
-    samples are returned. ``tracked`` holds the target-local ids of the series read
-    before the error (or all, on success) without an explicit timestamp: the set
-    Prometheus compares with the previous scrape to write stale markers.
+    ``ok`` is false when the scrape failed; ``error`` then says where and why, and
+    nothing may be stored. The ``n_read`` samples read before the error (all, on
+    success) are described by ``sids`` (target-local series ids), ``ts`` (ms: own
+    timestamp or scrape time), ``values``, ``flags`` and ``keep`` (false for a repeated
+    series without its own timestamp, which the scrape loop drops). ``kept_*`` are the
+    samples to store. ``tracked`` holds, once each, the series read without their own
+    timestamp: the set Prometheus compares with the previous scrape for stale markers.
     """
 
     ok: bool
@@ -656,14 +646,30 @@ class ParsedScrape:
     sids: np.ndarray
     ts: np.ndarray
     values: np.ndarray
-    has_ts: np.ndarray
-    dup: np.ndarray
+    flags: np.ndarray
+    keep: np.ndarray
+    kept_sids: np.ndarray
+    kept_ts: np.ndarray
+    kept_values: np.ndarray
+    honor_timestamps: bool = True
     n_read: int = 0
     ex_samples: list[int] = field(default_factory=list)
     ex_sids: list[int] = field(default_factory=list)
     ex_ts: list[int] = field(default_factory=list)
     ex_values: list[float] = field(default_factory=list)
     ex_labels: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def has_ts(self) -> np.ndarray:
+        """Which samples carry their own (honoured) timestamp."""
+        if not self.honor_timestamps:
+            return np.zeros(len(self.flags), bool)
+        return (self.flags & _FLAG_TS) != 0
+
+    @property
+    def dup(self) -> np.ndarray:
+        """Which samples repeat series bytes seen earlier in the same scrape."""
+        return (self.flags & _FLAG_DUP) != 0
 
 
 class TargetParser:
@@ -683,7 +689,8 @@ class TargetParser:
         honor_labels: bool = False,
         honor_timestamps: bool = True,
     ) -> None:
-        self.target = sorted((target_labels or {}).items())
+        # Prometheus never keeps an empty target label
+        self.target = sorted((k, v) for k, v in (target_labels or {}).items() if v != "")
         self.honor_labels = honor_labels
         self.honor_timestamps = honor_timestamps
         self._cache = _SeriesCache()
@@ -697,6 +704,10 @@ class TargetParser:
         self._meta_parsed: dict[bytes, tuple[str, int, str]] = {}
         self._meta_current: dict[tuple[str, int], str] = {}
         self._last_exemplar: dict[int, tuple[int, float, tuple]] = {}
+        self._stamp = np.zeros(0, np.int64)
+        self._stamp_id = 0
+        self._gone = np.zeros(0, np.int64)
+        self._gone_id = 0
 
     # -- the scrape cache's iteration counter, for empty scrapes -----------------------------
     def empty_scrape(self) -> None:
@@ -705,13 +716,12 @@ class TargetParser:
 
     def parse(self, data: bytes, fmt: str, t_ms: int, file: str = "") -> ParsedScrape:
         """Parse one non-empty scrape body taken at ``t_ms`` (unix ms)."""
+        from ..kernels.textscan import scrape_bookkeeping
+
         sc = _scan(data, fmt, self._cache, self._ws)
-        data = sc.data
-        ns, nm, nx = sc.ns, sc.nm, sc.nx
+        data, ns, nm, nx, err = sc.data, sc.ns, sc.nm, sc.nx, sc.err
         ws = self._ws
-        s_slot, _, _, s_flags, s_mtype, s_pos = ws.s
-        x_sample, x_a, x_b, _, _, x_flags = ws.x
-        values, ts_own, xv, xt, err = sc.values, sc.ts_own, sc.xv, sc.xt, sc.err
+        S = ws.S
         n_slots = self._cache.n_slots
         if len(self._slot_sid) < n_slots:
             grow = max(n_slots, 2 * len(self._slot_sid))
@@ -720,45 +730,55 @@ class TargetParser:
         if nm:
             err = self._check_metadata(data, ws, nm, err)
         cut = ns if err is None else err[1]
-        # exemplar label values must be UTF-8 (a parse error otherwise)
-        ex_labels: list[dict[str, str] | None] = []
-        for k in range(nx):
-            si = int(x_sample[k])
-            if si >= cut:
-                break
-            try:
-                ex_labels.append(_exemplar_labels(data[x_a[k] : x_b[k]]))
-            except _LabelError as e:
-                err = _first(err, (int(x_a[k]), si, str(e)))
-                cut = err[1]
-                break
-        # label work for series the scrape cache does not hold
-        slots = s_slot[:cut]
-        sids = self._slot_sid[slots]
-        miss = np.flatnonzero(sids < 0)
-        if len(miss):
-            u, first = np.unique(slots[miss], return_index=True)
-            order = np.argsort(first, kind="stable")
-            for slot, i in zip(u[order].tolist(), miss[first[order]].tolist(), strict=True):
-                try:
-                    key = self._resolve(int(slot), fmt, int(s_mtype[i]))
-                except _LabelError as e:
-                    err = _first(err, (int(s_pos[i]), i, str(e)))
+        ex_labels: list[dict[str, str]] = []
+        if nx:
+            # exemplar label values must be UTF-8 (a parse error otherwise)
+            x_sample, x_a, x_b = ws.X[:, 0], ws.X[:, 1], ws.X[:, 2]
+            for k in range(nx):
+                si = int(x_sample[k])
+                if si >= cut:
                     break
-                self._slot_sid[slot] = key
-            cut = ns if err is None else err[1]
-            slots = s_slot[:cut]
-            sids = self._slot_sid[slots]
-        self._slot_iter[slots] = self._iter
+                try:
+                    ex_labels.append(_exemplar_labels(data[x_a[k] : x_b[k]]))
+                except _LabelError as e:
+                    err = _first(err, (int(x_a[k]), si, str(e)))
+                    cut = err[1]
+                    break
+        out = self._out(cut)
+        stamp = self._stamp_array()
+        while True:
+            self._stamp_id += 1
+            nk, nt = scrape_bookkeeping(
+                S,
+                sc.values,
+                sc.ts_own,
+                cut,
+                self._slot_sid,
+                self._slot_iter,
+                self._iter,
+                self.honor_timestamps,
+                t_ms,
+                err is None,
+                n_slots,
+                stamp,
+                self._stamp_id,
+                *out,
+            )
+            if nk >= 0:
+                break
+            # label work for the series the scrape cache does not hold, in line order
+            for i in out[0][:-nk].tolist():
+                try:
+                    self._slot_sid[S[i, 0]] = self._resolve(int(S[i, 0]), fmt, int(S[i, 3]))
+                except _LabelError as e:
+                    err = _first(err, (int(S[i, 4]), i, str(e)))
+                    cut = err[1]
+                    break
+            stamp = self._stamp_array()  # new series may have grown it
+        ok = err is None  # on success the kernel also flushed the cache (iterDone(true))
         if nm:
-            self._apply_metadata(data, ws, nm, fmt, len(data) + 1 if err is None else err[0])
-        flags = s_flags[:cut]
-        if self.honor_timestamps:
-            has_ts = (flags & _FLAG_TS) != 0
-        else:
-            has_ts = np.zeros(cut, bool)
-        tracked = np.unique(sids[~has_ts])
-        ok = err is None
+            self._apply_metadata(data, ws, nm, fmt, len(data) + 1 if ok else err[0])
+        sid, ts, keep, kept, kept_ts, kept_val, tracked = out
         error = None
         if not ok:
             line, col = _where(data, err[0])
@@ -766,34 +786,66 @@ class TargetParser:
         parsed = ParsedScrape(
             ok=ok,
             error=error,
-            tracked=tracked,
-            sids=sids,
-            ts=np.where(has_ts, ts_own[:cut], np.int64(t_ms)),
-            values=values[:cut],
-            has_ts=has_ts,
-            dup=(flags & _FLAG_DUP) != 0,
+            tracked=tracked[:nt].copy(),
+            sids=sid[:cut],
+            ts=ts[:cut],
+            values=sc.values[:cut],
+            flags=S[:cut, 2].copy(),
+            keep=keep[:cut],
+            kept_sids=kept[:nk],
+            kept_ts=kept_ts[:nk],
+            kept_values=kept_val[:nk],
+            honor_timestamps=self.honor_timestamps,
             n_read=cut,
         )
-        if ok:
+        if ok and ex_labels:
+            x_sample, x_flags = ws.X[:, 0], ws.X[:, 4]
             for k in range(len(ex_labels)):
                 si = int(x_sample[k])
-                if parsed.dup[si] and not has_ts[si]:
-                    continue
-                self._exemplar(
-                    parsed,
-                    si,
-                    int(sids[si]),
-                    int(parsed.ts[si]),
-                    x_flags[k],
-                    xt[k],
-                    xv[k],
-                    ex_labels[k],
-                )
-            # scrapeCache.iterDone(true): forget what this scrape did not show
-            held = self._slot_sid[:n_slots]
-            held[(held >= 0) & (self._slot_iter[:n_slots] != self._iter)] = -1
+                if keep[si]:
+                    self._exemplar(
+                        parsed,
+                        si,
+                        int(sid[si]),
+                        int(ts[si]),
+                        x_flags[k],
+                        sc.xt[k],
+                        sc.xv[k],
+                        ex_labels[k],
+                    )
         self._iter += 1
         return parsed
+
+    def _out(self, n: int) -> tuple[np.ndarray, ...]:
+        """Fresh output arrays for :func:`~engine.kernels.textscan.scrape_bookkeeping`
+        (fresh: a :class:`ParsedScrape` keeps views of them)."""
+        e = np.empty
+        return (
+            e(n, np.int64),
+            e(n, np.int64),
+            e(n, bool),
+            e(n, np.int64),
+            e(n, np.int64),
+            e(n, np.float64),
+            e(n, np.int64),
+        )
+
+    def missing(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+        """The ids of ``prev`` that are not in ``cur`` (both distinct local ids)."""
+        if len(prev) == 0:
+            return prev
+        from ..kernels.textscan import missing_ids
+
+        if len(self._gone) < len(self.keys):
+            self._gone = _grow(self._gone, max(len(self.keys), 2 * len(self._gone)), 0)
+        self._gone_id += 1
+        out = np.empty(len(prev), np.int64)
+        return out[: missing_ids(prev, cur, self._gone, self._gone_id, out)]
+
+    def _stamp_array(self) -> np.ndarray:
+        if len(self._stamp) < len(self.keys):
+            self._stamp = _grow(self._stamp, max(len(self.keys), 2 * len(self._stamp)), 0)
+        return self._stamp
 
     # -- helpers ---------------------------------------------------------------------------
     def _resolve(self, slot: int, fmt: str, mtype: int) -> int:
@@ -807,7 +859,7 @@ class TargetParser:
 
     def _check_metadata(self, data, ws, nm, err):
         """HELP text must be UTF-8 (a parse error otherwise)."""
-        m_kind, m_pos, _, _, m_ta, m_tb, m_sample = ws.m
+        m_kind, m_pos, _, _, m_ta, m_tb, m_sample = ws.M.T
         for k in range(nm):
             pos = int(m_pos[k])
             if err is not None and pos >= err[0]:
@@ -828,7 +880,7 @@ class TargetParser:
 
     def _apply_metadata(self, data, ws, nm, fmt, limit):
         """``scrapeCache.setType/setHelp/setUnit`` for the lines before ``limit``."""
-        m_kind, m_pos, m_na, m_nb, m_ta, m_tb, _ = ws.m
+        m_kind, m_pos, m_na, m_nb, m_ta, m_tb, _ = ws.M.T
         parsed, current = self._meta_parsed, self._meta_current
         for k in range(nm):
             pos = int(m_pos[k])
@@ -952,14 +1004,12 @@ def parse_exposition(
         raise p.error
     keys = tp.keys
     ex = list(zip(p.ex_samples, p.ex_labels, p.ex_values, p.ex_ts, strict=True))
+    has_ts = p.has_ts
     return Exposition(
         labels=[dict(keys[s]) for s in p.sids.tolist()],
         values=p.values,
-        timestamps=np.where(p.has_ts, p.ts, -1),
-        has_timestamp=p.has_ts,
+        timestamps=np.where(has_ts, p.ts, -1),
+        has_timestamp=has_ts,
         metadata=dict(tp.metadata),
         exemplars=ex,
     )
-
-
-_ = NORMAL_NAN  # re-exported through gofloat; NaN values keep Go's bits

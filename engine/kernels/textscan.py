@@ -44,6 +44,8 @@ __all__ = [
     "MTYPE_NAMES",
     "RES_FIELDS",
     "scan_exposition",
+    "scrape_bookkeeping",
+    "missing_ids",
     "rehash",
 ]
 
@@ -233,12 +235,20 @@ def parse_go_float(buf, a, b):
     syntax, 3 a ``p``/``P``/``_`` character (Prometheus rejects those before Go parses).
     NaN comes back with Go's bits ``0x7ff8000000000001``.
     """
+    st, v = _parse_float_body(buf, a, b)
+    if st == _F_SYNTAX:
+        # Prometheus rejects p, P and _ before Go parses: that is the reported reason
+        for k in range(a, b):
+            c = buf[k]
+            if c == 112 or c == 80 or c == 95:
+                return _F_CHAR, 0.0
+    return st, v
+
+
+@nb.njit(cache=True)
+def _parse_float_body(buf, a, b):
     if a >= b:
         return _F_SYNTAX, 0.0
-    for k in range(a, b):
-        c = buf[k]
-        if c == 112 or c == 80 or c == 95:
-            return _F_CHAR, 0.0
     i = a
     neg = False
     signed = False
@@ -381,8 +391,6 @@ def _hash(buf, a, b):
 
 @nb.njit(cache=True)
 def _same(buf, a, b, arena, off):
-    """Whether ``buf[a:b]`` equals the arena bytes at ``off`` (32-byte blocks without
-    early exit inside a block, so the comparison vectorises)."""
     x = arena[off : off + (b - a)]
     y = buf[a:b]
     ln = b - a
@@ -504,8 +512,9 @@ def _token_end(buf, i, n, om):
 
 
 @nb.njit(cache=True)
-def scan_exposition(buf, mode, mtype0, ht, slots, slot_hash, arena, st, S, S_val, M, X, X_val, W,
-                    res):
+def scan_exposition(
+    buf, mode, mtype0, ht, slots, slot_hash, arena, st, S, S_val, M, X, X_val, W, res
+):
     """Scan one exposition ``buf`` (uint8) and fill the output arrays.
 
     ``mode`` is :data:`MODE_TEXT`, :data:`MODE_OPENMETRICS` or :data:`MODE_DUMP`; a text
@@ -1228,3 +1237,101 @@ def scan_exposition(buf, mode, mtype0, ht, slots, slot_hash, arena, st, S, S_val
         res[15] = 0
         res[18] = 0
     return mtype
+
+
+@nb.njit(cache=True)
+def scrape_bookkeeping(
+    S,
+    values,
+    ts_own,
+    cut,
+    slot_sid,
+    slot_iter,
+    it,
+    honor_ts,
+    t_ms,
+    ok,
+    n_slots,
+    stamp,
+    stamp_id,
+    out_sid,
+    out_ts,
+    out_keep,
+    kept,
+    kept_ts,
+    kept_val,
+    tracked,
+):
+    """The scrape loop's per-sample bookkeeping for the first ``cut`` samples of a scan.
+
+    Mirrors the body of ``scrapeLoop.append`` in prometheus/prometheus
+    ``scrape/scrape.go`` once labels are known:
+
+    - ``slot_sid[slot]`` is the scrape cache (cache slot -> target-local series id, -1
+      when not cached). If any sample misses the cache, nothing else is done: the first
+      line of each missing slot is written to ``out_sid`` (in line order) and
+      ``-count`` is returned, for the caller to parse those labels and call again;
+    - every sample read marks its slot as seen in iteration ``it`` (``lastIter``);
+    - the sample's time is its own timestamp when it has one (``honor_ts``), else ``t_ms``;
+    - a repeat of a series without its own timestamp is dropped
+      (``ErrDuplicateSampleForTimestamp``); the rest go to ``kept*``;
+    - series read without their own timestamp are tracked for staleness, each once
+      (``stamp``/``stamp_id`` de-duplicate), in ``tracked``;
+    - when ``ok``, cache entries not seen in this scrape are forgotten
+      (``scrapeCache.iterDone(true)``).
+
+    Returns ``(n_kept, n_tracked)``, or ``(-n_missing, 0)``.
+    """
+    nmiss = 0
+    for i in range(cut):
+        s = S[i, 0]
+        if slot_sid[s] < 0:
+            if slot_sid[s] == -1:
+                slot_sid[s] = -2  # first line of this missing slot
+                out_sid[nmiss] = i
+                nmiss += 1
+    if nmiss:
+        for k in range(nmiss):
+            slot_sid[S[out_sid[k], 0]] = -1
+        return -nmiss, 0
+    nk = 0
+    nt = 0
+    for i in range(cut):
+        s = S[i, 0]
+        sid = slot_sid[s]
+        slot_iter[s] = it
+        f = S[i, 2]
+        own = honor_ts and (f & FLAG_TS) != 0
+        t = ts_own[i] if own else t_ms
+        out_sid[i] = sid
+        out_ts[i] = t
+        keep = own or (f & FLAG_DUP) == 0
+        out_keep[i] = keep
+        if keep:
+            kept[nk] = sid
+            kept_ts[nk] = t
+            kept_val[nk] = values[i]
+            nk += 1
+        if not own and stamp[sid] != stamp_id:
+            stamp[sid] = stamp_id
+            tracked[nt] = sid
+            nt += 1
+    if ok:
+        for s in range(n_slots):
+            if slot_sid[s] >= 0 and slot_iter[s] != it:
+                slot_sid[s] = -1
+    return nk, nt
+
+
+@nb.njit(cache=True)
+def missing_ids(prev, cur, stamp, stamp_id, out):
+    """The ids of ``prev`` not in ``cur`` (into ``out``; returns how many): the series
+    that get a stale marker (``scrapeCache.forEachStale``)."""
+    for i in range(len(cur)):
+        stamp[cur[i]] = stamp_id
+    n = 0
+    for i in range(len(prev)):
+        if stamp[prev[i]] != stamp_id:
+            out[n] = prev[i]
+            n += 1
+    return n

@@ -232,18 +232,28 @@ def test_rejected_values(text: str) -> None:
 
 
 def test_cache_identity_is_by_bytes_not_hash() -> None:
-    """Two thousand distinct series over a tiny table: every slot holds exactly its own
-    bytes, and repeated lines map back to their first slot."""
+    """Two thousand distinct series: every slot holds exactly its own bytes, repeated
+    lines map back to their first slot, and that still holds when every stored hash is
+    made equal (so only the byte comparison can tell the slots apart)."""
     from engine.ingest.exposition import _scan, _SeriesCache, _Workspace
+    from engine.kernels.textscan import rehash
 
     cache, ws = _SeriesCache(), _Workspace()
     lines = [f'm{{i="{i}"}} {i}' for i in range(2000)]
     body = ("\n".join(lines + lines[::-1]) + "\n").encode()
     sc = _scan(body, "text", cache, ws)
-    slots = ws.s[0][: sc.ns]
+    slots = ws.S[: sc.ns, 0]
     assert cache.n_slots == 2000
     assert np.array_equal(slots[:2000], np.arange(2000))
     assert np.array_equal(slots[2000:], np.arange(2000)[::-1])
     assert all(cache.series_bytes(i) == f'm{{i="{i}"}}'.encode() for i in range(2000))
-    dup = (ws.s[3][: sc.ns] & 2) != 0
+    dup = (ws.S[: sc.ns, 2] & 2) != 0
     assert not dup[:2000].any() and dup[2000:].all()
+
+    # a slot whose stored bytes differ (hash unchanged) must not be matched: identity
+    # is the bytes, by the successor guess and by the hash table alike
+    off = int(cache.slots[5, 0])
+    cache.arena[off] = ord("M")
+    sc = _scan(("\n".join(lines[3:8]) + "\n").encode(), "text", cache, ws)
+    assert ws.S[: sc.ns, 0].tolist() == [3, 4, 2000, 6, 7]
+    assert cache.series_bytes(2000) == b'm{i="5"}'
