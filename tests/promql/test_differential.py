@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from crosscheck import Answer, compare_answers, extrapolation_rules_differ, fmt_labels
 from differential_queries import (
     FAMILIES,
     INSTANTS,
@@ -81,10 +82,6 @@ CONFIG: MeshConfig = preset(
     proxy_restarts_per_pod_hour=0.2,
     replacements_per_pod_hour=0.0,
 )
-#: Values must agree to this relative difference (NaN == NaN; 0 and ±Inf exactly): the
-#: issue's bound. Both engines compute in float64; where they sum in a different order
-#: (Kahan in 3.x), the results differ in the last bit or two, far below it.
-REL_TOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -177,117 +174,6 @@ KNOWN_DIFFERENCES: dict[str, KnownDifference] = {
 
 SKIPPED = sorted(k for k, d in KNOWN_DIFFERENCES.items() if d.handling == "skipped")
 CASES = cases()
-
-
-# ---- comparing two API answers ---------------------------------------------------------------
-
-LabelKey = tuple[tuple[str, str], ...]
-
-
-@dataclass
-class Answer:
-    """An API ``data`` object, parsed: the result type, the string of a string result, and
-    per series (in answer order) its label key and its ``(ms, value)`` points."""
-
-    type: str
-    series: list[tuple[LabelKey, list[tuple[int, float]]]]
-    string: str | None = None
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> Answer:
-        t, result = data["resultType"], data["result"]
-        if t == "string":
-            return cls(t, [((), [(_ms(result[0]), 0.0)])], string=result[1])
-        if t == "scalar":
-            return cls(t, [((), [(_ms(result[0]), float(result[1]))])])
-        out = []
-        for s in result:
-            points = s["values"] if t == "matrix" else [s["value"]]
-            key = tuple(sorted(s["metric"].items()))
-            out.append((key, [(_ms(ts), float(v)) for ts, v in points]))
-        return cls(t, out)
-
-    def __len__(self) -> int:
-        return len(self.series)
-
-
-def _ms(t: float | int | str) -> int:
-    return round(float(t) * 1000)
-
-
-def values_close(a: float, b: float, rel_tol: float = REL_TOL) -> bool:
-    """NaN equals NaN; zero and infinities must be equal; otherwise a relative bound.
-
-    >>> values_close(1.0, 1.0 + 1e-15), values_close(1.0, 1.0 + 1e-9), values_close(0.0, 1e-300)
-    (True, False, False)
-    >>> values_close(float("nan"), float("nan")), values_close(float("inf"), 1e308)
-    (True, False)
-    """
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    if a == b:
-        return True
-    if a == 0 or b == 0 or math.isinf(a) or math.isinf(b):
-        return False
-    return abs(a - b) <= rel_tol * max(abs(a), abs(b))
-
-
-def compare_answers(
-    expected: Answer,
-    got: Answer,
-    *,
-    ordered: bool = False,
-    rel_tol: float = REL_TOL,
-    limit: int = 5,
-) -> list[str]:
-    """What differs between Prometheus' answer and ours (empty when they agree), at most
-    ``limit`` lines per kind of difference."""
-    problems: list[str] = []
-    if expected.type != got.type:
-        return [f"result type: Prometheus {expected.type}, ours {got.type}"]
-    if expected.string != got.string:
-        return [f"string: Prometheus {expected.string!r}, ours {got.string!r}"]
-    exp, ours = dict(expected.series), dict(got.series)
-    if len(exp) != len(expected.series) or len(ours) != len(got.series):
-        problems.append("an answer holds the same label set twice")
-    for name, missing in (
-        ("only Prometheus has", exp.keys() - ours.keys()),
-        ("only ours has", ours.keys() - exp.keys()),
-    ):
-        for key in sorted(missing)[:limit]:
-            problems.append(f"{name} {_fmt_labels(key)}")
-        if len(missing) > limit:
-            problems.append(f"... and {len(missing) - limit} more series {name.split()[0]}")
-    bad: list[str] = []
-    for key in sorted(exp.keys() & ours.keys()):
-        a, b = exp[key], ours[key]
-        if [t for t, _ in a] != [t for t, _ in b]:
-            problems.append(
-                f"timestamps of {_fmt_labels(key)}: Prometheus "
-                f"{_fmt_times(a)}, ours {_fmt_times(b)}"
-            )
-            continue
-        for (t, va), (_, vb) in zip(a, b, strict=True):
-            if not values_close(va, vb, rel_tol):
-                bad.append(f"{_fmt_labels(key)} at {t / 1000:.3f}: Prometheus {va!r}, ours {vb!r}")
-    problems += bad[:limit]
-    if len(bad) > limit:
-        problems.append(f"... {len(bad)} values differ in all")
-    if ordered and not problems:
-        ve = [s[1][0][1] for s in expected.series]
-        vg = [s[1][0][1] for s in got.series]
-        if len(ve) != len(vg) or not all(map(values_close, ve, vg)):
-            problems.append(f"order of values: Prometheus {ve}, ours {vg}")
-    return problems
-
-
-def _fmt_labels(key: LabelKey) -> str:
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in key) + "}"
-
-
-def _fmt_times(points: list[tuple[int, float]]) -> str:
-    ts = [t for t, _ in points]
-    return f"{len(ts)} points {ts[:3]}..." if len(ts) > 3 else str(ts)
 
 
 # ---- the comparator's own tests (no Prometheus needed) ----------------------------------------
@@ -482,42 +368,6 @@ def mesh_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeshData]:
         shutil.rmtree(blocks, ignore_errors=True)
 
 
-def _extrapolation_rules_differ(
-    ts: np.ndarray, vs: np.ndarray, first: int, range_ms: int, lo_ms: int, hi_ms: int
-) -> np.ndarray:
-    """Window ends ``t`` (whole seconds in ``[lo_ms, hi_ms]``) whose window ``(t - r, t]``
-    starts with sample ``first`` and where 2.42's and 3.x's start-side extrapolation of
-    ``rate``/``increase`` differ.
-
-    Both rules as functions.go has them (``extrapolatedRate``): ``ds`` is the gap from the
-    window start to the first sample, ``avg`` the average interval, ``dz`` the duration to
-    the counter's zero point. 2.42: ``ds = min(ds, dz)``, then ``ds`` if ``ds < 1.1 avg``
-    else ``avg / 2``. 3.x: ``ds`` if ``ds < 1.1 avg`` else ``avg / 2``, then ``min(.., dz)``.
-    """
-    prev = int(ts[first - 1]) if first > 0 else int(ts[first]) - range_ms - 1000
-    # (t - r, t] starts with sample `first` iff prev <= t - r < ts[first], and holds it
-    t_lo = max(prev + range_ms, int(ts[first]), lo_ms)
-    t_hi = min(int(ts[first]) + range_ms, hi_ms + 1)
-    t = np.arange(-(-t_lo // 1000) * 1000, t_hi, 1000, dtype=np.int64)
-    last = np.searchsorted(ts, t, "right") - 1
-    keep = last > first  # at least two samples
-    t, last = t[keep], last[keep]
-    if not len(t):
-        return t
-    # the increase, with the value before each counter reset added back
-    resets = np.concatenate([[0.0], np.cumsum(np.where(np.diff(vs) < 0, vs[:-1], 0.0))])
-    result = vs[last] - vs[first] + resets[last] - resets[first]
-    ds = (ts[first] - (t - range_ms)) / 1000
-    sampled = (ts[last] - ts[first]) / 1000
-    avg = sampled / (last - first)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dz = np.where((result > 0) & (vs[first] >= 0), sampled * vs[first] / result, np.inf)
-    old = np.minimum(ds, dz)
-    old = np.where(old < 1.1 * avg, old, avg / 2)
-    new = np.minimum(np.where(ds < 1.1 * avg, ds, avg / 2), dz)
-    return t[old != new]
-
-
 @pytest.mark.prometheus
 def test_data_never_triggers_the_old_rate_extrapolation(mesh_data: MeshData) -> None:
     """The 2.42 and 3.x extrapolation rules agree on every window of every series that any
@@ -546,9 +396,9 @@ def test_data_never_triggers_the_old_rate_extrapolation(mesh_data: MeshData) -> 
         gap_after = np.flatnonzero(np.diff(ts) > 1.05 * CONFIG.interval_ms) + 1
         for first in [0, *gap_after.tolist()]:
             for r in ranges:
-                for t in _extrapolation_rules_differ(ts, vs, first, r, lo, hi)[:1].tolist():
+                for t in extrapolation_rules_differ(ts, vs, first, r, lo, hi)[:1].tolist():
                     found.append(
-                        f"{_fmt_labels(tuple(sorted(labels.items())))}[{r // 1000}s]"
+                        f"{fmt_labels(tuple(sorted(labels.items())))}[{r // 1000}s]"
                         f" at {t / 1000:.0f}"
                     )
     assert found == [], f"{len(found)} windows where 2.42 extrapolates differently: {found[:5]}"
