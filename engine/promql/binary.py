@@ -149,19 +149,24 @@ def _set_op(ev: Evaluator, op: str, lhs: Vector, rhs: Vector, m: N.VectorMatchin
 
 
 # ---- arithmetic and comparisons between vectors ----------------------------------------
-def _match_labels(labels: dict[str, str], m: N.VectorMatching) -> dict[str, str]:
-    names = set(m.labels)
-    if m.on:
-        return {k: v for k, v in labels.items() if k in names}
-    return {k: v for k, v in labels.items() if k not in names and k != METRIC_NAME}
-
-
 def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m: N.VectorMatching) -> Vector:
+    """Arithmetic and comparisons between two vectors (``VectorBinop``).
+
+    With ``group_right`` the sides swap, so the "many" side is always iterated. Each
+    output point comes from a *cell*: a many-side point matched with the one-side series
+    of its signature, or, with the experimental ``fill`` modifiers, a many-side point
+    whose one side is missing (filled with ``fill_right``) or a one-side point that no
+    many-side point matched (filled with ``fill_left``), exactly as Prometheus assigns
+    the fill values after the swap.
+    """
     op = node.op
     T = lhs.values.shape[1]
     swapped = m.card == "one-to-many"
     many, one = (rhs, lhs) if swapped else (lhs, rhs)
-    if many.n_series == 0 or one.n_series == 0:
+    fill_one, fill_many = m.fill_right, m.fill_left
+    if (many.n_series == 0 and fill_many is None) or (one.n_series == 0 and fill_one is None):
+        return Vector.empty(T)
+    if many.n_series == 0 and one.n_series == 0:
         return Vector.empty(T)
     msig, osig, G = _signatures(many, one, m)
 
@@ -170,55 +175,75 @@ def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m
         pair = sorted([one.labels.row(int(dup_a)), one.labels.row(int(dup_b))],
                       key=lambda d: tuple(sorted(d.items())))
         side = "left" if swapped else "right"
-        group = format_labels_go(_match_labels(one.labels.row(int(dup_b)), m))
+        group = format_labels_go(_match_table(one.labels.take([int(dup_b)]), m).row(0))
         raise QueryError(
             f"found duplicate series for the match group {group} on the {side} hand-side of "
             f"the operation: [{format_labels_go(pair[0])}, {format_labels_go(pair[1])}]"
             ";many-to-many matching not allowed: matching labels must be unique on one side"
         )
 
-    partner = one_idx[msig]  # [S_many, T]
-    matched = many.present & (partner >= 0)
-    rows, cols = np.nonzero(matched)
-    if len(rows) == 0:
+    # cells: (many row or -1, one row or -1, step, signature)
+    partner = one_idx[msig] if many.n_series else np.zeros((0, T), np.int64)
+    rows, cols = np.nonzero(many.present & (partner >= 0))
+    cell_m, cell_o, cell_t = rows, partner[rows, cols], cols
+    kinds = [np.zeros(len(rows), np.int8)]
+    parts_m, parts_o, parts_t = [cell_m], [cell_o], [cell_t]
+    if fill_one is not None:  # many-side points without a one side
+        r, c = np.nonzero(many.present & (partner < 0))
+        parts_m.append(r), parts_o.append(np.full(len(r), -1)), parts_t.append(c)
+        kinds.append(np.ones(len(r), np.int8))
+    if fill_many is not None:  # one-side points that no many-side point matched
+        used = np.zeros((G, T), bool)
+        used[msig[rows], cols] = True
+        r, c = np.nonzero(one.present & ~used[osig])
+        parts_m.append(np.full(len(r), -1)), parts_o.append(r), parts_t.append(c)
+        kinds.append(np.full(len(r), 2, np.int8))
+    cell_m = np.concatenate(parts_m).astype(np.int64)
+    cell_o = np.concatenate(parts_o).astype(np.int64)
+    cell_t = np.concatenate(parts_t).astype(np.int64)
+    kind = np.concatenate(kinds)
+    if len(cell_t) == 0:
         return Vector.empty(T)
-    orows = partner[rows, cols]
+    cell_sig = np.where(cell_m >= 0, msig[np.maximum(cell_m, 0)] if many.n_series else 0,
+                        osig[np.maximum(cell_o, 0)] if one.n_series else 0)
+
     if m.card == "one-to-one":
         counts = np.zeros((G, T), np.int64)
-        np.add.at(counts, (msig[rows], cols), 1)
+        np.add.at(counts, (cell_sig, cell_t), 1)
         if (counts > 1).any():
             raise QueryError(
                 "multiple matches for labels: many-to-one matching must be explicit "
                 "(group_left/group_right)"
             )
 
-    mv = many.values[rows, cols]
-    ov = one.values[orows, cols]
+    mv = np.where(kind == 2, fill_many if fill_many is not None else 0.0,
+                  many.values[np.maximum(cell_m, 0), cell_t] if many.n_series else 0.0)
+    ov = np.where(kind == 1, fill_one if fill_one is not None else 0.0,
+                  one.values[np.maximum(cell_o, 0), cell_t] if one.n_series else 0.0)
     lv, rv = (ov, mv) if swapped else (mv, ov)
     values, keep = apply_op(op, lv, rv)
     if node.return_bool:
         values = keep.astype(np.float64)
         keep = np.ones_like(keep)
 
-    # output series: one per many-side series, or per (many, one) pair when group_x
-    # copies labels from the one side
+    # Output series: one per label source. A cell's labels depend on its many-side series
+    # (plus its one-side series when group_x copies labels), or on the one-side series
+    # alone for a filled many side. Keys grow with the many-side index, so sources come
+    # out in many-side order, the order in which Prometheus iterates.
+    n_one = max(one.n_series, 1)
     if m.include:
-        key = rows.astype(np.int64) * one.n_series + orows
+        key = np.where(kind == 2, -1 - cell_o, cell_m * (n_one + 1) + (cell_o + 1))
     else:
-        key = rows.astype(np.int64)
-    # keys grow with the many-side index, so pairs come out in many-side order, the
-    # order in which Prometheus iterates them
-    _, first, cell_pair = np.unique(key, return_index=True, return_inverse=True)
-    cell_pair = cell_pair.reshape(-1)
-    pair_many, pair_one = rows[first], orows[first]
-
-    labels = _result_labels(many.labels.take(pair_many), one.labels.take(pair_one), op, m)
+        key = np.where(kind == 2, -1 - cell_o, cell_m)
+    _, first, cell_src = np.unique(key, return_index=True, return_inverse=True)
+    cell_src = cell_src.reshape(-1)
+    labels = _source_labels(many, one, cell_m[first], cell_o[first], kind[first], op, m)
     if not ev.delayed and node.return_bool:
         labels = labels.drop(METADATA_LABELS)
-    out_of_pair, out_first = labels.group()
-    cell_out = out_of_pair[cell_pair]
+    out_of_src, out_first = labels.group()
+    cell_out = out_of_src[cell_src]
     if m.card != "one-to-one":
-        combo = np.stack([msig[rows], cell_out, cols], axis=1)
+        combo = np.stack([cell_sig, cell_out, cell_t], axis=1)
         if len(np.unique(combo, axis=0)) < len(combo):
             raise QueryError("multiple matches for labels: grouping labels must ensure unique matches")
 
@@ -226,14 +251,46 @@ def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m
     out_vals = np.zeros((n_out, T))
     out_present = np.zeros((n_out, T), bool)
     counts = np.zeros((n_out, T), np.int64)
-    np.add.at(counts, (cell_out, cols), 1)
+    np.add.at(counts, (cell_out, cell_t), 1)
     if (counts > 1).any():
         raise QueryError("vector cannot contain metrics with the same labelset")
-    out_vals[cell_out, cols] = values
-    out_present[cell_out, cols] = keep
+    out_vals[cell_out, cell_t] = values
+    out_present[cell_out, cell_t] = keep
     out = Vector(labels.take(out_first), out_vals, out_present,
                  np.full(n_out, bool(node.return_bool)))
     return out.compact()
+
+
+def _source_labels(many: Vector, one: Vector, src_m: np.ndarray, src_o: np.ndarray,
+                   kind: np.ndarray, op: str, m: N.VectorMatching) -> LabelTable:
+    """Result labels of each cell source: ``resultMetric(ls, rs)`` where a filled side is
+    the other side's matching labels (``MatchLabels``), as Prometheus builds it."""
+    parts = []
+    order = []
+    real = np.flatnonzero(kind == 0)
+    if len(real):
+        parts.append(_result_labels(many.labels.take(src_m[real]), one.labels.take(src_o[real]), op, m))
+        order.append(real)
+    filled_one = np.flatnonzero(kind == 1)
+    if len(filled_one):
+        base = many.labels.take(src_m[filled_one])
+        parts.append(_result_labels(base, _match_table(base, m), op, m))
+        order.append(filled_one)
+    filled_many = np.flatnonzero(kind == 2)
+    if len(filled_many):
+        rs = one.labels.take(src_o[filled_many])
+        parts.append(_result_labels(_match_table(rs, m), rs, op, m))
+        order.append(filled_many)
+    table = LabelTable.concat(parts)
+    perm = np.empty(len(kind), np.int64)
+    perm[np.concatenate(order)] = np.arange(len(kind))
+    return table.take(perm)
+
+
+def _match_table(labels: LabelTable, m: N.VectorMatching) -> LabelTable:
+    """``MatchLabels`` column-wise: the ``on`` labels, or all but the ``ignoring`` ones and
+    the name."""
+    return labels.keep(m.labels) if m.on else labels.drop(set(m.labels) | {METRIC_NAME})
 
 
 def _result_labels(many: LabelTable, one: LabelTable, op: str, m: N.VectorMatching) -> LabelTable:

@@ -21,7 +21,14 @@ from ..kernels import over_time as K
 from ..kernels.extended import extended_rate
 from ..kernels.quantile import bucket_fraction, bucket_quantile
 from ..kernels.rate import extrapolated_rate, instant_value
-from ..labels import METRIC_NAME, POOL, LabelTable, is_valid_label_name, printable
+from ..labels import (
+    METRIC_NAME,
+    POOL,
+    LabelTable,
+    format_label_float,
+    is_valid_label_name,
+    printable,
+)
 from ..store.index import compile_regex
 from . import annotations as A
 from . import nodes as N
@@ -617,26 +624,48 @@ def _go_parse_float(text: str) -> float:
     return float(t)
 
 
-@function("histogram_quantile")
+@function("histogram_quantile", "histogram_quantiles")
 def _histogram_quantile(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
-    q = ev.eval_scalar(call.args[0], times)
-    vec = ev.eval_vector(call.args[1], times)
-    qpos = _unwrap(call.args[0]).pos
-    bad = np.isnan(q) | (q < 0) | (q > 1)
-    if bad.any():
-        ev.annotate(A.invalid_quantile(float(q[np.flatnonzero(bad)[0]]), qpos))
+    """``histogram_quantile(q, v)``, and the experimental ``histogram_quantiles(v, "label",
+    q1, q2, ...)`` which answers several quantiles at once, each series labelled with its
+    quantile (formatted as ``le`` values are: ``0.5``, ``1.0``)."""
+    if call.func == "histogram_quantile":
+        q_args, v_arg, label = [call.args[0]], call.args[1], None
+    else:
+        q_args, v_arg, label = list(call.args[2:]), call.args[0], _string_arg(call, 1)
+    qs = [ev.eval_scalar(a, times) for a in q_args]
+    vec = ev.eval_vector(v_arg, times)
+    for q, a in zip(qs, q_args, strict=True):
+        bad = np.isnan(q) | (q < 0) | (q > 1)
+        if bad.any():
+            ev.annotate(A.invalid_quantile(float(q[np.flatnonzero(bad)[0]]), _unwrap(a).pos))
     if vec.n_series == 0:
         return Vector.empty(len(times))
-    sub, bounds, group, glabels, first = _bucket_groups(ev, vec, _unwrap(call.args[1]).pos)
+    vpos = _unwrap(v_arg).pos
+    sub, bounds, group, glabels, first = _bucket_groups(ev, vec, vpos)
     if sub.n_series == 0:
         return Vector.empty(len(times))
-    out, seen, forced = bucket_quantile(q, group, bounds, sub.values, sub.present, len(first))
-    if forced.any():
-        g = int(np.flatnonzero(forced.any(axis=1))[0])
-        metric = glabels.row(g).get(METRIC_NAME, "") if ev.delayed else ""
-        ev.annotate(A.histogram_quantile_forced_monotonicity(metric, _unwrap(call.args[1]).pos))
-    res = Vector(glabels, out, seen, np.ones(len(first), bool)).compact()
-    return collate(res.drop_names(ev.delayed))
+    parts = []
+    for q in qs:
+        out, seen, forced = bucket_quantile(q, group, bounds, sub.values, sub.present, len(first))
+        if forced.any():
+            g = int(np.flatnonzero(forced.any(axis=1))[0])
+            metric = glabels.row(g).get(METRIC_NAME, "") if ev.delayed else ""
+            ev.annotate(A.histogram_quantile_forced_monotonicity(metric, vpos))
+        labels = glabels
+        if label is not None:
+            texts = [format_label_float(float(x)) for x in np.unique(q)]
+            if len(texts) != 1:
+                raise QueryError("histogram_quantiles needs quantiles that are the same at every step")
+            labels = glabels.with_value(label, texts[0])
+        parts.append(Vector(labels, out, seen, np.ones(len(first), bool)))
+    res = parts[0] if len(parts) == 1 else Vector(
+        LabelTable.concat([p.labels for p in parts]),
+        np.concatenate([p.values for p in parts]),
+        np.concatenate([p.present for p in parts]),
+        np.concatenate([p.drop_name for p in parts]),
+    )
+    return collate(res.compact().drop_names(ev.delayed))
 
 
 @function("histogram_fraction")
