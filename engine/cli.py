@@ -23,11 +23,12 @@ from .errors import PromReplayError
 __all__ = ["main"]
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     from .commands import MODULES
 
-    p = argparse.ArgumentParser(prog="promreplay", description="Offline PromQL over captured scrapes.")
+    p = argparse.ArgumentParser(
+        prog="promreplay", description="Offline PromQL over captured scrapes."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in MODULES:
         sp = mod.add_parser(sub)

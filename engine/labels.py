@@ -84,7 +84,9 @@ class StringPool:
         get = self._ids.get
         out = [get(s) for s in strings]
         if None in out:
-            out = [i if i is not None else self.intern(s) for i, s in zip(out, strings, strict=True)]
+            out = [
+                i if i is not None else self.intern(s) for i, s in zip(out, strings, strict=True)
+            ]
         return np.asarray(out, dtype=np.int32).reshape(-1)
 
     def string(self, i: int) -> str:

@@ -30,7 +30,8 @@ __all__ = ["Annotation", "Result", "format_api_float", "format_api_time"]
 class Annotation:
     """A PromQL warning or info. ``pos`` is the 0-based offset of the sub-expression it
     is about; ``str()`` gives Prometheus' text, e.g.
-    ``PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "x" (1:6)``.
+    ``PromQL info: metric might not be a counter, name does not end in
+    _total/_sum/_count/_bucket: "x" (1:6)``.
     """
 
     severity: str  # "warning" or "info"
@@ -53,8 +54,8 @@ def format_api_float(v: float) -> str:
     """A sample value as Prometheus' HTTP API writes it (``jsonutil.MarshalFloat``): Go's
     shortest ``'f'`` format, or ``'e'`` when ``|v| < 1e-6`` or ``|v| >= 1e21``.
 
-    >>> format_api_float(0.1), format_api_float(1e21), format_api_float(1e-7), format_api_float(float("nan"))
-    ('0.1', '1e+21', '1e-07', 'NaN')
+    >>> [format_api_float(v) for v in (0.1, 1e21, 1e-7, float("nan"))]
+    ['0.1', '1e+21', '1e-07', 'NaN']
     """
     v = float(v)
     a = abs(v)
@@ -106,7 +107,10 @@ class Result:
     def to_prometheus_json(self) -> dict[str, Any]:
         """The ``data`` object of ``/api/v1/query`` or ``/api/v1/query_range``."""
         if self.type == "string":
-            return {"resultType": "string", "result": [format_api_time(int(self.ts[0])), self.string]}
+            return {
+                "resultType": "string",
+                "result": [format_api_time(int(self.ts[0])), self.string],
+            }
         if self.type == "scalar":
             return {
                 "resultType": "scalar",
@@ -115,9 +119,17 @@ class Result:
         out = []
         for labels, ts, vals in self.series():
             if self.type == "vector":
-                out.append({"metric": labels, "value": [format_api_time(int(ts[0])), format_api_float(vals[0])]})
+                out.append(
+                    {
+                        "metric": labels,
+                        "value": [format_api_time(int(ts[0])), format_api_float(vals[0])],
+                    }
+                )
             else:
-                pts = [[format_api_time(int(t)), format_api_float(v)] for t, v in zip(ts.tolist(), vals.tolist(), strict=True)]
+                pts = [
+                    [format_api_time(int(t)), format_api_float(v)]
+                    for t, v in zip(ts.tolist(), vals.tolist(), strict=True)
+                ]
                 out.append({"metric": labels, "values": pts})
         return {"resultType": self.type, "result": out}
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import PromReplayError
 
@@ -75,7 +75,7 @@ def parse_time(text: str, data_start: float | None = None, data_end: float | Non
 
 def format_time(seconds: float) -> str:
     """RFC 3339 in UTC with milliseconds when there are any: ``2023-11-14T22:13:20Z``."""
-    dt = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    dt = datetime.fromtimestamp(seconds, tz=UTC)
     text = dt.strftime("%Y-%m-%dT%H:%M:%S")
     ms = int(round((seconds - math.floor(seconds)) * 1000))
     if ms and ms < 1000:

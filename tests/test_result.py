@@ -25,9 +25,17 @@ def db():
 @pytest.mark.parametrize(
     "value, text",
     [
-        (0.1, "0.1"), (1.0, "1"), (-2.5, "-2.5"), (1e21, "1e+21"), (1e20, "100000000000000000000"),
-        (1e-7, "1e-07"), (1e-6, "0.000001"), (math.nan, "NaN"), (math.inf, "+Inf"),
-        (-math.inf, "-Inf"), (123456789.125, "123456789.125"),
+        (0.1, "0.1"),
+        (1.0, "1"),
+        (-2.5, "-2.5"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000"),
+        (1e-7, "1e-07"),
+        (1e-6, "0.000001"),
+        (math.nan, "NaN"),
+        (math.inf, "+Inf"),
+        (-math.inf, "-Inf"),
+        (123456789.125, "123456789.125"),
     ],
 )
 def test_api_float_format_matches_prometheus(value, text):
@@ -60,9 +68,13 @@ def test_range_matrix_json_sorted_by_labels(db):
 
 def test_scalar_and_string_json(db):
     assert instant_query(db, "1 + 2", 60_000).to_prometheus_json() == {
-        "resultType": "scalar", "result": [60, "3"]}
+        "resultType": "scalar",
+        "result": [60, "3"],
+    }
     assert instant_query(db, '"hi"', 60_000).to_prometheus_json() == {
-        "resultType": "string", "result": [60, "hi"]}
+        "resultType": "string",
+        "result": [60, "hi"],
+    }
 
 
 def test_arrow_and_pandas_are_long_format(db):

@@ -51,9 +51,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # t
     )
     p.add_argument("--top", type=int, default=10, metavar="N", help="metrics to list (default 10)")
     p.add_argument("--strict", action="store_true", help="fail on a malformed scrape")
-    p.add_argument("--plot", default="out/demo-latency.png", metavar="FILE.png",
-                   help="where to write the p99 latency plot (default out/demo-latency.png; "
-                   "'' for none)")
+    p.add_argument(
+        "--plot",
+        default="out/demo-latency.png",
+        metavar="FILE.png",
+        help="where to write the p99 latency plot (default out/demo-latency.png; '' for none)",
+    )
     return p
 
 
@@ -91,7 +94,10 @@ def targets_table(store: Store) -> Table:
 #: is scraped every 30 s, so every window is 5m: a 1m window would hold only two samples
 #: and lose its rate at every missed scrape.
 GOLDEN_SIGNALS = {
-    "RPS": 'sum(rate(istio_requests_total{reporter="destination"}[5m])) by (destination_service_name)',
+    "RPS": (
+        'sum(rate(istio_requests_total{reporter="destination"}[5m])) '
+        "by (destination_service_name)"
+    ),
     "error ratio": (
         'sum(rate(istio_requests_total{reporter="destination",response_code!~"2.."}[5m])) '
         "by (destination_service_name) / on(destination_service_name) "

@@ -21,14 +21,20 @@ from ..times import format_time, parse_duration_seconds, parse_time
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("query", help="evaluate a PromQL expression", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "query",
+        help="evaluate a PromQL expression",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("data", help="capture folder, dump file or saved store")
     p.add_argument("expr", help="PromQL expression")
     p.add_argument("--time", help="instant query time (default: the newest sample)")
     p.add_argument("--start", help="range query start")
     p.add_argument("--end", help="range query end (default: the newest sample)")
-    p.add_argument("--step", default="60", help="range query step (seconds or a duration; default 60)")
+    p.add_argument(
+        "--step", default="60", help="range query step (seconds or a duration; default 60)"
+    )
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--plot", metavar="FILE.png", help="write a line plot of a range result")
     p.add_argument("--lookback-delta", default="5m", help="instant selector lookback (default 5m)")
@@ -84,7 +90,9 @@ def emit(result: Result, fmt: str, out) -> None:
         names = result.labels.names()
         w.writerow([*names, "timestamp", "value"])
         if result.type in ("scalar", "string"):
-            w.writerow([format_api_float(result.values[0]) if result.type == "scalar" else result.string])
+            w.writerow(
+                [format_api_float(result.values[0]) if result.type == "scalar" else result.string]
+            )
             return
         for labels, ts, vals in result.series():
             for t, v in zip(ts.tolist(), vals.tolist(), strict=True):
@@ -119,7 +127,9 @@ def _table(result: Result, out) -> None:
         for labels, ts, vals in result.series():
             finite = vals[np.isfinite(vals)]
             table.add_row(
-                _series_name(labels), str(len(vals)), format_time(ts[0] / 1000),
+                _series_name(labels),
+                str(len(vals)),
+                format_time(ts[0] / 1000),
                 format_time(ts[-1] / 1000),
                 format_api_float(finite.min()) if len(finite) else "-",
                 format_api_float(finite.max()) if len(finite) else "-",

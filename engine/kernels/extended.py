@@ -35,8 +35,9 @@ def interpolate(t1, v1, t2, v2, t, is_counter):
 
 
 @kernel
-def extended_rate(ts, values, start, end, range_start, range_end, smoothed, is_counter, is_rate,
-                  range_seconds):
+def extended_rate(
+    ts, values, start, end, range_start, range_end, smoothed, is_counter, is_rate, range_seconds
+):
     """rate/increase/delta over anchored or smoothed windows (``extendedRate``)."""
     S, T = start.shape
     out = np.zeros((S, T), np.float64)
@@ -65,11 +66,15 @@ def extended_rate(ts, values, start, end, range_start, range_end, smoothed, is_c
             if smoothed and ts[first] > re:
                 continue  # every sample is after the window
             if smoothed and ts[first] < rs:
-                left = interpolate(ts[first], values[first], ts[first + 1], values[first + 1], rs, is_counter)
+                left = interpolate(
+                    ts[first], values[first], ts[first + 1], values[first + 1], rs, is_counter
+                )
             else:
                 left = values[first]
             if smoothed and last > a and ts[last] > re:
-                right = interpolate(ts[last - 1], values[last - 1], ts[last], values[last], re, is_counter)
+                right = interpolate(
+                    ts[last - 1], values[last - 1], ts[last], values[last], re, is_counter
+                )
             else:
                 right = values[last]
             result = right - left

@@ -42,8 +42,17 @@ def counter_resets(offsets, values):
 
 @kernel
 def extrapolated_rate(
-    ts, values, start, end, range_start, range_end, reset_pos, reset_prefix,
-    is_counter, is_rate, range_seconds,
+    ts,
+    values,
+    start,
+    end,
+    range_start,
+    range_end,
+    reset_pos,
+    reset_prefix,
+    is_counter,
+    is_rate,
+    range_seconds,
 ):
     """Prometheus' extrapolated rate over windows ``[start, end)``.
 

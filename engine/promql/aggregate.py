@@ -175,8 +175,12 @@ def _count_values(ev: Evaluator, node: N.AggregateExpr, times: np.ndarray) -> Ve
         base = base.keep(set(node.grouping) - {label})
         with_value = True
     series_group, series_first = base.group()
-    cell_key = np.stack([series_group[rows], value_ids if with_value else np.zeros_like(value_ids)], axis=1)
-    out_keys, out_first, cell_out = np.unique(cell_key, axis=0, return_index=True, return_inverse=True)
+    cell_key = np.stack(
+        [series_group[rows], value_ids if with_value else np.zeros_like(value_ids)], axis=1
+    )
+    out_keys, out_first, cell_out = np.unique(
+        cell_key, axis=0, return_index=True, return_inverse=True
+    )
     cell_out = cell_out.reshape(-1)
     n_out = len(out_keys)
     labels = base.take(rows[out_first])

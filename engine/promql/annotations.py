@@ -49,7 +49,9 @@ def bad_bucket_label(metric: str, value: str, pos: int) -> Annotation:
 
 
 def mixed_floats_histograms(metric: str, pos: int) -> Annotation:
-    return Annotation(WARNING, f"encountered a mix of histograms and floats for metric name {_q(metric)}", pos)
+    return Annotation(
+        WARNING, f"encountered a mix of histograms and floats for metric name {_q(metric)}", pos
+    )
 
 
 def mixed_floats_histograms_agg(pos: int) -> Annotation:
@@ -57,7 +59,9 @@ def mixed_floats_histograms_agg(pos: int) -> Annotation:
 
 
 def mixed_classic_native(metric: str, pos: int) -> Annotation:
-    return Annotation(WARNING, _with_metric("vector contains a mix of classic and native histograms", metric), pos)
+    return Annotation(
+        WARNING, _with_metric("vector contains a mix of classic and native histograms", metric), pos
+    )
 
 
 def possible_non_counter(metric: str, pos: int) -> Annotation:
@@ -109,6 +113,8 @@ def sort_in_range_query(pos: int) -> Annotation:
 
 def incompatible_types_in_binop(lhs_type: str, op: str, rhs_type: str, pos: int) -> Annotation:
     return Annotation(
-        INFO, f"incompatible sample types encountered for binary operator {_q(op)}: "
-        f"{lhs_type} {op} {rhs_type}", pos,
+        INFO,
+        f"incompatible sample types encountered for binary operator {_q(op)}: "
+        f"{lhs_type} {op} {rhs_type}",
+        pos,
     )

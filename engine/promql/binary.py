@@ -52,8 +52,12 @@ def apply_op(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
             v = np.arctan2(a, b)
         else:
             cmp = {
-                "==": np.equal, "!=": np.not_equal, ">": np.greater,
-                "<": np.less, ">=": np.greater_equal, "<=": np.less_equal,
+                "==": np.equal,
+                "!=": np.not_equal,
+                ">": np.greater,
+                "<": np.less,
+                ">=": np.greater_equal,
+                "<=": np.less_equal,
             }[op]
             keep = cmp(a, b)
             return np.broadcast_to(a, keep.shape).astype(np.float64), keep
@@ -88,13 +92,17 @@ def _trim_floats(ev: Evaluator, node: N.BinaryExpr, lhs, rhs, T: int) -> Vector:
     """``</`` and ``>/`` trim native histograms; between floats they yield nothing and an
     info (``vectorElemBinop``). Native histograms are not part of the evaluator yet, so
     every sample here is a float."""
-    if (isinstance(lhs, Vector) and lhs.present.any()) or (isinstance(rhs, Vector) and rhs.present.any()):
+    if (isinstance(lhs, Vector) and lhs.present.any()) or (
+        isinstance(rhs, Vector) and rhs.present.any()
+    ):
         ev.annotate(A.incompatible_types_in_binop("float", node.op, "float", node.pos))
     return Vector.empty(T)
 
 
 # ---- vector <op> scalar -----------------------------------------------------------------
-def _vector_scalar(ev: Evaluator, node: N.BinaryExpr, vec: Vector, scalar: np.ndarray, swap: bool) -> Vector:
+def _vector_scalar(
+    ev: Evaluator, node: N.BinaryExpr, vec: Vector, scalar: np.ndarray, swap: bool
+) -> Vector:
     op = node.op
     s = np.broadcast_to(scalar[None, :], vec.values.shape)
     a, b = (s, vec.values) if swap else (vec.values, s)
@@ -149,7 +157,9 @@ def _set_op(ev: Evaluator, op: str, lhs: Vector, rhs: Vector, m: N.VectorMatchin
 
 
 # ---- arithmetic and comparisons between vectors ----------------------------------------
-def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m: N.VectorMatching) -> Vector:
+def _vector_binop(
+    ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m: N.VectorMatching
+) -> Vector:
     """Arithmetic and comparisons between two vectors (``VectorBinop``).
 
     With ``group_right`` the sides swap, so the "many" side is always iterated. Each
@@ -172,8 +182,10 @@ def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m
 
     one_idx, (dup_t, dup_a, dup_b) = match_one_side(osig, one.present, G)
     if dup_t >= 0:
-        pair = sorted([one.labels.row(int(dup_a)), one.labels.row(int(dup_b))],
-                      key=lambda d: tuple(sorted(d.items())))
+        pair = sorted(
+            [one.labels.row(int(dup_a)), one.labels.row(int(dup_b))],
+            key=lambda d: tuple(sorted(d.items())),
+        )
         side = "left" if swapped else "right"
         group = format_labels_go(_match_table(one.labels.take([int(dup_b)]), m).row(0))
         raise QueryError(
@@ -204,8 +216,11 @@ def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m
     kind = np.concatenate(kinds)
     if len(cell_t) == 0:
         return Vector.empty(T)
-    cell_sig = np.where(cell_m >= 0, msig[np.maximum(cell_m, 0)] if many.n_series else 0,
-                        osig[np.maximum(cell_o, 0)] if one.n_series else 0)
+    cell_sig = np.where(
+        cell_m >= 0,
+        msig[np.maximum(cell_m, 0)] if many.n_series else 0,
+        osig[np.maximum(cell_o, 0)] if one.n_series else 0,
+    )
 
     if m.card == "one-to-one":
         counts = np.zeros((G, T), np.int64)
@@ -216,10 +231,16 @@ def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m
                 "(group_left/group_right)"
             )
 
-    mv = np.where(kind == 2, fill_many if fill_many is not None else 0.0,
-                  many.values[np.maximum(cell_m, 0), cell_t] if many.n_series else 0.0)
-    ov = np.where(kind == 1, fill_one if fill_one is not None else 0.0,
-                  one.values[np.maximum(cell_o, 0), cell_t] if one.n_series else 0.0)
+    mv = np.where(
+        kind == 2,
+        fill_many if fill_many is not None else 0.0,
+        many.values[np.maximum(cell_m, 0), cell_t] if many.n_series else 0.0,
+    )
+    ov = np.where(
+        kind == 1,
+        fill_one if fill_one is not None else 0.0,
+        one.values[np.maximum(cell_o, 0), cell_t] if one.n_series else 0.0,
+    )
     lv, rv = (ov, mv) if swapped else (mv, ov)
     values, keep = apply_op(op, lv, rv)
     if node.return_bool:
@@ -245,7 +266,9 @@ def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m
     if m.card != "one-to-one":
         combo = np.stack([cell_sig, cell_out, cell_t], axis=1)
         if len(np.unique(combo, axis=0)) < len(combo):
-            raise QueryError("multiple matches for labels: grouping labels must ensure unique matches")
+            raise QueryError(
+                "multiple matches for labels: grouping labels must ensure unique matches"
+            )
 
     n_out = len(out_first)
     out_vals = np.zeros((n_out, T))
@@ -256,20 +279,30 @@ def _vector_binop(ev: Evaluator, node: N.BinaryExpr, lhs: Vector, rhs: Vector, m
         raise QueryError("vector cannot contain metrics with the same labelset")
     out_vals[cell_out, cell_t] = values
     out_present[cell_out, cell_t] = keep
-    out = Vector(labels.take(out_first), out_vals, out_present,
-                 np.full(n_out, bool(node.return_bool)))
+    out = Vector(
+        labels.take(out_first), out_vals, out_present, np.full(n_out, bool(node.return_bool))
+    )
     return out.compact()
 
 
-def _source_labels(many: Vector, one: Vector, src_m: np.ndarray, src_o: np.ndarray,
-                   kind: np.ndarray, op: str, m: N.VectorMatching) -> LabelTable:
+def _source_labels(
+    many: Vector,
+    one: Vector,
+    src_m: np.ndarray,
+    src_o: np.ndarray,
+    kind: np.ndarray,
+    op: str,
+    m: N.VectorMatching,
+) -> LabelTable:
     """Result labels of each cell source: ``resultMetric(ls, rs)`` where a filled side is
     the other side's matching labels (``MatchLabels``), as Prometheus builds it."""
     parts = []
     order = []
     real = np.flatnonzero(kind == 0)
     if len(real):
-        parts.append(_result_labels(many.labels.take(src_m[real]), one.labels.take(src_o[real]), op, m))
+        parts.append(
+            _result_labels(many.labels.take(src_m[real]), one.labels.take(src_o[real]), op, m)
+        )
         order.append(real)
     filled_one = np.flatnonzero(kind == 1)
     if len(filled_one):

@@ -99,8 +99,9 @@ def range_query(
     """Evaluate ``expr`` at ``start, start+step, ... <= end`` (ms since the epoch)."""
     options = options or QueryOptions()
     if step_ms <= 0:
-        raise QueryError("zero or negative query resolution step widths are not accepted. "
-                         "Try a positive integer")
+        raise QueryError(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer"
+        )
     if end_ms < start_ms:
         raise QueryError("end timestamp must not be before start time")
     if (end_ms - start_ms) // step_ms + 1 > MAX_STEPS:
@@ -119,7 +120,9 @@ class Evaluator:
     """Evaluates one query. ``start``/``end``/``step`` are those of the query (step 0 for
     an instant query); ``text`` is the query text annotations point into."""
 
-    def __init__(self, store: Store, options: QueryOptions, start: int, end: int, step: int, text: str):
+    def __init__(
+        self, store: Store, options: QueryOptions, start: int, end: int, step: int, text: str
+    ):
         self.view = view_of(store)
         self.options = options
         self.start = start
@@ -151,12 +154,25 @@ class Evaluator:
         value = self.eval(node, times)
         annotations = list(self._annotations.values())
         if isinstance(value, String):
-            return Result("string", LabelTable.empty(0), np.zeros(1, np.int64), np.array([self.start]),
-                          np.zeros(0), string=value.value, annotations=annotations)
+            return Result(
+                "string",
+                LabelTable.empty(0),
+                np.zeros(1, np.int64),
+                np.array([self.start]),
+                np.zeros(0),
+                string=value.value,
+                annotations=annotations,
+            )
         if isinstance(value, Scalar):
             if not self.is_range:
-                return Result("scalar", LabelTable.empty(1), np.array([0, 1]), times.copy(),
-                              value.values.astype(np.float64), annotations=annotations)
+                return Result(
+                    "scalar",
+                    LabelTable.empty(1),
+                    np.array([0, 1]),
+                    times.copy(),
+                    value.values.astype(np.float64),
+                    annotations=annotations,
+                )
             vec = Vector(LabelTable.empty(1), value.values[None, :], np.ones((1, len(times)), bool))
             return _matrix_result(vec, times, annotations)
         if isinstance(value, Matrix):
@@ -171,8 +187,14 @@ class Evaluator:
         if vec.labels.duplicated_pair() is not None:
             raise QueryError("vector cannot contain metrics with the same labelset")
         n = vec.n_series
-        return Result("vector", vec.labels, np.arange(n + 1, dtype=np.int64),
-                      np.full(n, times[0], np.int64), vec.values[:, 0].copy(), annotations=annotations)
+        return Result(
+            "vector",
+            vec.labels,
+            np.arange(n + 1, dtype=np.int64),
+            np.full(n, times[0], np.int64),
+            vec.values[:, 0].copy(),
+            annotations=annotations,
+        )
 
     # ---- dispatch --------------------------------------------------------------------------
     def eval(self, node: N.Expr, times: np.ndarray):
@@ -226,8 +248,9 @@ class Evaluator:
         if isinstance(d, N.DurationExpr):
             from .durations import resolve_duration
 
-            return resolve_duration(d, step_ms=self.step, range_ms=self.end - self.start,
-                                    allow_negative=allow_negative)
+            return resolve_duration(
+                d, step_ms=self.step, range_ms=self.end - self.start, allow_negative=allow_negative
+            )
         return int(d)
 
     def at_ms(self, at: N.AtModifier) -> int | None:
@@ -239,7 +262,9 @@ class Evaluator:
             return self.end
         return go_round(float(at) * 1000.0)
 
-    def effective_times(self, at: N.AtModifier, offset: N.Duration, times: np.ndarray) -> np.ndarray:
+    def effective_times(
+        self, at: N.AtModifier, offset: N.Duration, times: np.ndarray
+    ) -> np.ndarray:
         at_ms = self.at_ms(at)
         base = times if at_ms is None else np.full(len(times), at_ms, np.int64)
         return base - self.duration_ms(offset, allow_negative=True)
@@ -258,8 +283,9 @@ class Evaluator:
     def eval_matrix_selector(self, node: N.MatrixSelector, times: np.ndarray) -> Matrix:
         vs = node.vs
         eff = self.effective_times(vs.at, vs.offset, times)
-        return select_range(self.view, vs, eff, self.duration_ms(node.range),
-                            self.options.lookback_delta_ms)
+        return select_range(
+            self.view, vs, eff, self.duration_ms(node.range), self.options.lookback_delta_ms
+        )
 
     def eval_subquery(self, node: N.SubqueryExpr, times: np.ndarray) -> Matrix:
         eff = self.effective_times(node.at, node.offset, times)
@@ -324,7 +350,9 @@ def _matrix_result(vec: Vector, times: np.ndarray, annotations: list[Annotation]
     offsets = np.zeros(vec.n_series + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     rows, cols = np.nonzero(vec.present)
-    return Result("matrix", vec.labels, offsets, times[cols], vec.values[rows, cols], annotations=annotations)
+    return Result(
+        "matrix", vec.labels, offsets, times[cols], vec.values[rows, cols], annotations=annotations
+    )
 
 
 def _range_vector_result(ev: Evaluator, m: Matrix, annotations: list[Annotation]) -> Result:
@@ -358,5 +386,12 @@ def _reorder(r: Result, order: np.ndarray) -> Result:
     offsets = np.zeros(len(order) + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
     gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-    return Result(r.type, r.labels.take(order), offsets, r.ts[gather], r.values[gather],
-                  r.string, r.annotations)
+    return Result(
+        r.type,
+        r.labels.take(order),
+        offsets,
+        r.ts[gather],
+        r.values[gather],
+        r.string,
+        r.annotations,
+    )

@@ -66,7 +66,9 @@ def _unwrap(node: N.Expr) -> N.Expr:
     return node
 
 
-def _scalar_arg(ev: Evaluator, call: N.Call, i: int, times: np.ndarray, default: float | None = None) -> np.ndarray:
+def _scalar_arg(
+    ev: Evaluator, call: N.Call, i: int, times: np.ndarray, default: float | None = None
+) -> np.ndarray:
     if i >= len(call.args):
         return np.full(len(times), default, np.float64)
     return ev.eval_scalar(call.args[i], times)
@@ -92,12 +94,17 @@ def _check_extended_range(call: N.Call, node: N.Expr) -> None:
     """Prometheus' evaluation-time check of ``anchored``/``smoothed`` arguments."""
     if not isinstance(node, N.MatrixSelector):
         return
-    for modifier, safe in (("anchored", ANCHORED_SAFE_FUNCTIONS), ("smoothed", SMOOTHED_SAFE_FUNCTIONS)):
+    for modifier, safe in (
+        ("anchored", ANCHORED_SAFE_FUNCTIONS),
+        ("smoothed", SMOOTHED_SAFE_FUNCTIONS),
+    ):
         if getattr(node.vs, modifier) and call.func not in safe:
             raise QueryError(extended_range_error(modifier, call.func))
 
 
-def _vector_result(ev: Evaluator, m: Matrix, out: np.ndarray, present: np.ndarray, drop: bool = True) -> Vector:
+def _vector_result(
+    ev: Evaluator, m: Matrix, out: np.ndarray, present: np.ndarray, drop: bool = True
+) -> Vector:
     """The output of a range-vector function, named as Prometheus names it."""
     vec = Vector(m.labels, out, present, m.drop_name.copy()).compact()
     if drop:
@@ -118,14 +125,31 @@ def _rate(is_counter: bool, is_rate: bool) -> Impl:
         start, end = m.bounds()
         if m.extended:
             out, present = extended_rate(
-                m.ts, m.values, start, end, m.range_start, m.range_end,
-                m.extended == "smoothed", is_counter, is_rate, m.range_ms / 1000.0,
+                m.ts,
+                m.values,
+                start,
+                end,
+                m.range_start,
+                m.range_end,
+                m.extended == "smoothed",
+                is_counter,
+                is_rate,
+                m.range_ms / 1000.0,
             )
         else:
             resets = m.reset_index()
             out, present = extrapolated_rate(
-                m.ts, m.values, start, end, m.lo, m.hi, resets[0], resets[1],
-                is_counter, is_rate, m.range_ms / 1000.0,
+                m.ts,
+                m.values,
+                start,
+                end,
+                m.lo,
+                m.hi,
+                resets[0],
+                resets[1],
+                is_counter,
+                is_rate,
+                m.range_ms / 1000.0,
             )
         if is_counter:
             _non_counter_info(ev, call, m, present)
@@ -163,10 +187,23 @@ def _instant_value(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
 
 # === <aggregation>_over_time(Matrix parser.ValueTypeMatrix), changes, resets, deriv ... ===
 @function(
-    "sum_over_time", "avg_over_time", "count_over_time", "present_over_time", "min_over_time",
-    "max_over_time", "stddev_over_time", "stdvar_over_time", "last_over_time",
-    "first_over_time", "changes", "resets", "deriv", "mad_over_time",
-    "ts_of_min_over_time", "ts_of_max_over_time", "ts_of_first_over_time",
+    "sum_over_time",
+    "avg_over_time",
+    "count_over_time",
+    "present_over_time",
+    "min_over_time",
+    "max_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "last_over_time",
+    "first_over_time",
+    "changes",
+    "resets",
+    "deriv",
+    "mad_over_time",
+    "ts_of_min_over_time",
+    "ts_of_max_over_time",
+    "ts_of_first_over_time",
     "ts_of_last_over_time",
 )
 def _over_time(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
@@ -174,14 +211,18 @@ def _over_time(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     return _apply_over_time(ev, call, m, times, np.zeros(len(times)), np.zeros(len(times)))
 
 
-def _apply_over_time(ev: Evaluator, call: N.Call, m: Matrix, times: np.ndarray, p1: np.ndarray, p2: np.ndarray) -> Vector:
+def _apply_over_time(
+    ev: Evaluator, call: N.Call, m: Matrix, times: np.ndarray, p1: np.ndarray, p2: np.ndarray
+) -> Vector:
     start, end = m.bounds()
     if m.extended == "anchored":  # changes/resets: start at the sample at or before the window
         inside, _ = _bounds_from(m, m.range_start)
         start = np.where(inside > start, inside - 1, inside)
         end = np.where(end > inside, end, start)  # no sample inside the window: no output
     kind = K.KINDS[call.func]
-    min_samples = 2 if call.func in ("deriv", "predict_linear", "double_exponential_smoothing") else 1
+    min_samples = (
+        2 if call.func in ("deriv", "predict_linear", "double_exponential_smoothing") else 1
+    )
     out, present = K.over_time(kind, m.ts, m.values, start, end, p1, p2, times, min_samples)
     keep_name = call.func in ("last_over_time", "first_over_time")
     return _vector_result(ev, m, out, present, drop=not keep_name)
@@ -266,8 +307,9 @@ def _absent_vector(ev: Evaluator, call: N.Call, missing: np.ndarray) -> Vector:
     T = len(missing)
     if not missing.any():
         return Vector.empty(T)
-    return Vector(LabelTable.from_dicts([labels]), np.ones((1, T)), missing[None, :].copy(),
-                  np.ones(1, bool))
+    return Vector(
+        LabelTable.from_dicts([labels]), np.ones((1, T)), missing[None, :].copy(), np.ones(1, bool)
+    )
 
 
 # =====================================================================================
@@ -280,7 +322,9 @@ def _simple(fn: Callable[[np.ndarray], np.ndarray]) -> Impl:
         vec = ev.eval_vector(call.args[0], times)
         with np.errstate(all="ignore"):
             values = fn(vec.values)
-        return collate(Vector(vec.labels, values, vec.present, vec.drop_name).drop_names(ev.delayed))
+        return collate(
+            Vector(vec.labels, values, vec.present, vec.drop_name).drop_names(ev.delayed)
+        )
 
     return impl
 
@@ -291,12 +335,29 @@ def _sgn(v: np.ndarray) -> np.ndarray:
 
 # === abs, ceil, floor, exp, sqrt, ln, log2, log10, trigonometry, rad, deg, sgn (Vector) ===
 for _name, _fn in {
-    "abs": np.abs, "ceil": np.ceil, "floor": np.floor, "exp": np.exp, "sqrt": np.sqrt,
-    "ln": np.log, "log2": np.log2, "log10": np.log10,
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
-    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
-    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
-    "rad": lambda v: v * math.pi / 180, "deg": lambda v: v * 180 / math.pi, "sgn": _sgn,
+    "abs": np.abs,
+    "ceil": np.ceil,
+    "floor": np.floor,
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "ln": np.log,
+    "log2": np.log2,
+    "log10": np.log10,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "atanh": np.arctanh,
+    "rad": lambda v: v * math.pi / 180,
+    "deg": lambda v: v * 180 / math.pi,
+    "sgn": _sgn,
 }.items():
     FUNCTIONS[_name] = _simple(_fn)
 
@@ -395,7 +456,9 @@ def go_max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @function("vector")
 def _vector(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     s = ev.eval_scalar(call.args[0], times)
-    return Vector(LabelTable.empty(1), s[None, :].astype(np.float64), np.ones((1, len(times)), bool))
+    return Vector(
+        LabelTable.empty(1), s[None, :].astype(np.float64), np.ones((1, len(times)), bool)
+    )
 
 
 # === scalar(node parser.ValueTypeVector) Scalar ===
@@ -437,7 +500,9 @@ def _date_parts(seconds: np.ndarray, func: str) -> np.ndarray:
     raise AssertionError(func)
 
 
-@function("days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year")
+@function(
+    "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year"
+)
 def _date(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     if not call.args:
         values = _date_parts(times // 1000, call.func)
@@ -503,7 +568,9 @@ def _label_replace(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     try:
         rx = compile_regex(regex)
     except Exception:
-        raise QueryError(f"invalid regular expression in label_replace(): {printable(regex)}") from None
+        raise QueryError(
+            f"invalid regular expression in label_replace(): {printable(regex)}"
+        ) from None
     if not is_valid_label_name(dst):
         raise QueryError(f"invalid destination label name in label_replace(): {printable(dst)}")
     vec = ev.eval_vector(call.args[0], times)
@@ -656,14 +723,20 @@ def _histogram_quantile(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vecto
         if label is not None:
             texts = [format_label_float(float(x)) for x in np.unique(q)]
             if len(texts) != 1:
-                raise QueryError("histogram_quantiles needs quantiles that are the same at every step")
+                raise QueryError(
+                    "histogram_quantiles needs quantiles that are the same at every step"
+                )
             labels = glabels.with_value(label, texts[0])
         parts.append(Vector(labels, out, seen, np.ones(len(first), bool)))
-    res = parts[0] if len(parts) == 1 else Vector(
-        LabelTable.concat([p.labels for p in parts]),
-        np.concatenate([p.values for p in parts]),
-        np.concatenate([p.present for p in parts]),
-        np.concatenate([p.drop_name for p in parts]),
+    res = (
+        parts[0]
+        if len(parts) == 1
+        else Vector(
+            LabelTable.concat([p.labels for p in parts]),
+            np.concatenate([p.values for p in parts]),
+            np.concatenate([p.present for p in parts]),
+            np.concatenate([p.drop_name for p in parts]),
+        )
     )
     return collate(res.compact().drop_names(ev.delayed))
 
@@ -684,7 +757,9 @@ def _histogram_fraction(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vecto
 
 
 # === histogram_count, histogram_sum, histogram_avg, histogram_stddev, histogram_stdvar ===
-@function("histogram_count", "histogram_sum", "histogram_avg", "histogram_stddev", "histogram_stdvar")
+@function(
+    "histogram_count", "histogram_sum", "histogram_avg", "histogram_stddev", "histogram_stdvar"
+)
 def _native_histogram_stat(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     # These read native histograms only; float samples are ignored. Native histograms
     # are not part of the evaluator yet, so the result is always empty.
@@ -708,4 +783,3 @@ def ratio_sample_offsets(labels: LabelTable) -> np.ndarray:
         h = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
         out[i] = h / float(2**64 - 1)
     return out
-

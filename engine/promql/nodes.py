@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
-from typing import Union
 
 from ..store.index import Matcher
 
@@ -83,10 +82,10 @@ class DurationExpr(Expr):
 
 
 #: A duration: int milliseconds, or an expression resolved at evaluation time.
-Duration = Union[int, DurationExpr]
+Duration = int | DurationExpr
 
 #: ``@`` modifier: unix seconds, or ``"start"`` / ``"end"`` (the query's start/end), or None.
-AtModifier = Union[float, str, None]
+AtModifier = float | str | None
 
 
 def format_duration(ms: Duration) -> str:
@@ -105,9 +104,15 @@ def format_duration(ms: Duration) -> str:
     ms = abs(ms)
     out = []
     # Years and weeks only when they divide exactly: 90d reads better than 12w6d.
-    for unit, size, exact in (("y", 31536000000, True), ("w", 604800000, True),
-                              ("d", 86400000, False), ("h", 3600000, False),
-                              ("m", 60000, False), ("s", 1000, False), ("ms", 1, False)):
+    for unit, size, exact in (
+        ("y", 31536000000, True),
+        ("w", 604800000, True),
+        ("d", 86400000, False),
+        ("h", 3600000, False),
+        ("m", 60000, False),
+        ("s", 1000, False),
+        ("ms", 1, False),
+    ):
         if exact and ms % size:
             continue
         if ms >= size:
@@ -218,7 +223,11 @@ class VectorSelector(Expr):
     def selector_text(self) -> str:
         import re
 
-        ms = [m for m in self.matchers if not (m.name == "__name__" and m.op == "=" and m.value == self.name)]
+        ms = [
+            m
+            for m in self.matchers
+            if not (m.name == "__name__" and m.op == "=" and m.value == self.name)
+        ]
         inner = ", ".join(f"{_label_name(m.name)}{m.op}{_quote(m.value)}" for m in ms)
         if self.name and not re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", self.name):
             return "{" + ", ".join([_quote(self.name)] + ([inner] if inner else [])) + "}"
@@ -350,8 +359,11 @@ class BinaryExpr(Expr):
                 mod += f" group_right ({_grouping(m.include)})"
             left, right = m.fill_left, m.fill_right
             if left is not None or right is not None:
-                same = left is not None and right is not None and (
-                    left == right or (math.isnan(left) and math.isnan(right)))
+                same = (
+                    left is not None
+                    and right is not None
+                    and (left == right or (math.isnan(left) and math.isnan(right)))
+                )
                 if same:
                     mod += f" fill({_format_number(left)})"
                 else:

@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from .nodes import VectorSelector
 
 __all__ = [
-    "Selection", "StoreView", "LayeredView", "view_of", "select_instant", "select_range",
+    "Selection",
+    "StoreView",
+    "LayeredView",
+    "view_of",
+    "select_instant",
+    "select_range",
     "select_smoothed",
 ]
 
@@ -88,7 +93,11 @@ class StoreView:
         ids = self.store.match(matchers)
         s = self.clean if clean else self.store.samples
         return Selection(
-            self.store.labels.take(ids), s.ts, s.values, s.offsets[ids], s.offsets[ids + 1],
+            self.store.labels.take(ids),
+            s.ts,
+            s.values,
+            s.offsets[ids],
+            s.offsets[ids + 1],
             self.resets if clean else None,
         )
 
@@ -151,7 +160,9 @@ def view_of(store) -> StoreView | LayeredView:
     return view
 
 
-def select_instant(view, node: VectorSelector, eff: np.ndarray, lookback_ms: int) -> tuple[Vector, np.ndarray]:
+def select_instant(
+    view, node: VectorSelector, eff: np.ndarray, lookback_ms: int
+) -> tuple[Vector, np.ndarray]:
     """The instant vector of ``node`` at effective times ``eff`` (offset and ``@`` applied).
 
     Returns the vector (series with at least one point) and the sample timestamps
@@ -168,7 +179,9 @@ def select_instant(view, node: VectorSelector, eff: np.ndarray, lookback_ms: int
     return Vector(sel.labels.take(keep), values, present), sample_ts
 
 
-def select_range(view, node: VectorSelector, eff: np.ndarray, range_ms: int, lookback_ms: int) -> Matrix:
+def select_range(
+    view, node: VectorSelector, eff: np.ndarray, range_ms: int, lookback_ms: int
+) -> Matrix:
     """The range-vector argument for ``node[range]`` at effective times ``eff``.
 
     An ``anchored`` range also fetches one lookback delta before the window, a
@@ -181,15 +194,27 @@ def select_range(view, node: VectorSelector, eff: np.ndarray, range_ms: int, loo
         if extended == "smoothed":
             hi = hi + lookback_ms
     return Matrix(
-        sel.labels, sel.ts, sel.values, sel.seg_start, sel.seg_end, lo, hi, range_ms,
-        resets=sel.resets, extended=extended, range_start=eff - range_ms, range_end=eff.copy(),
+        sel.labels,
+        sel.ts,
+        sel.values,
+        sel.seg_start,
+        sel.seg_end,
+        lo,
+        hi,
+        range_ms,
+        resets=sel.resets,
+        extended=extended,
+        range_start=eff - range_ms,
+        range_end=eff.copy(),
     )
 
 
 def select_smoothed(view, node: VectorSelector, eff: np.ndarray, lookback_ms: int) -> Vector:
     """A ``smoothed`` instant selector: the value at each step time, interpolated."""
     sel = view.select(list(node.matchers), clean=True)
-    start, end = window_bounds(sel.seg_start, sel.seg_end, sel.ts, eff - lookback_ms, eff + lookback_ms)
+    start, end = window_bounds(
+        sel.seg_start, sel.seg_end, sel.ts, eff - lookback_ms, eff + lookback_ms
+    )
     values, present = smoothed_instant(sel.ts, sel.values, start, end, eff)
     keep = np.flatnonzero(present.any(axis=1))
     return Vector(sel.labels.take(keep), values[keep], present[keep])

@@ -54,7 +54,9 @@ class Vector:
         return cls(LabelTable.empty(0), np.zeros((0, n_steps)), np.zeros((0, n_steps), bool))
 
     def take(self, idx: np.ndarray) -> Vector:
-        return Vector(self.labels.take(idx), self.values[idx], self.present[idx], self.drop_name[idx])
+        return Vector(
+            self.labels.take(idx), self.values[idx], self.present[idx], self.drop_name[idx]
+        )
 
     def compact(self) -> Vector:
         """Without the series that are absent at every step."""
@@ -126,7 +128,11 @@ class Matrix:
         :func:`engine.kernels.rate.counter_resets`); computed from the segments when the
         matrix owns its columns (a subquery result)."""
         if self.resets is None:
-            offsets = np.append(self.seg_start, self.seg_end[-1:]) if self.n_series else np.zeros(1, np.int64)
+            offsets = (
+                np.append(self.seg_start, self.seg_end[-1:])
+                if self.n_series
+                else np.zeros(1, np.int64)
+            )
             self.resets = counter_resets(offsets.astype(np.int64), self.values)
         return self.resets
 

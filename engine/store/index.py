@@ -105,8 +105,8 @@ def match_series(table: LabelTable, matchers: Sequence[Matcher]) -> np.ndarray:
 
 def parse_matchers(text: str) -> list[Matcher]:
     """Matchers of a series selector such as ``up{job="x"}`` (no offset, range or ``@``)."""
-    from ..promql.parse import parse_expr  # the one place that knows PromQL syntax
     from ..promql.nodes import VectorSelector
+    from ..promql.parse import parse_expr  # the one place that knows PromQL syntax
 
     node = parse_expr(text)
     if not isinstance(node, VectorSelector) or node.offset or node.at is not None:

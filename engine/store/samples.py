@@ -53,9 +53,7 @@ class Samples:
 
     @classmethod
     def empty(cls, n_series: int = 0) -> Samples:
-        return cls(
-            np.zeros(n_series + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-        )
+        return cls(np.zeros(n_series + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
 
     @property
     def n_series(self) -> int:

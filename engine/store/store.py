@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..labels import POOL, LabelTable, Labels
+from ..labels import POOL, Labels, LabelTable
 from .index import Matcher, match_series, parse_matchers
 from .samples import SampleBuilder, Samples
 
@@ -140,9 +140,7 @@ class Store:
         t = self._default_time() if time is None else time
         return instant_query(self, expr, _to_ms(t), _options(options))
 
-    def query_range(
-        self, expr: str, start: float, end: float, step: float = 60.0, **options: Any
-    ):
+    def query_range(self, expr: str, start: float, end: float, step: float = 60.0, **options: Any):
         """Evaluate ``expr`` at ``start, start+step, ... <= end`` (unix seconds)."""
         from ..promql.evaluator import range_query
 
@@ -250,7 +248,9 @@ class StoreBuilder:
         remap[np.asarray(order, dtype=np.int64)] = np.arange(n)
         labels = LabelTable.from_dicts([dict(self._keys[i]) for i in order])
         sb = SampleBuilder()
-        for s, t, v in zip(self.samples._series, self.samples._ts, self.samples._values, strict=True):
+        for s, t, v in zip(
+            self.samples._series, self.samples._ts, self.samples._values, strict=True
+        ):
             sb.append(remap[s], t, v)
         samples, rejected = sb.finish(n)
         exemplars = Exemplars()
@@ -269,9 +269,7 @@ class StoreBuilder:
             hv[:] = self._h_values
             order = np.lexsort((hts, hs))
             histograms = HistogramSamples(hs[order], hts[order], hv[order])
-        return Store(
-            labels, samples, self.metadata, exemplars, self.warnings, rejected, histograms
-        )
+        return Store(labels, samples, self.metadata, exemplars, self.warnings, rejected, histograms)
 
 
 def _to_ms(seconds: float) -> int:

@@ -34,21 +34,42 @@ def run(capsys, *argv):
 
 
 def test_instant_json_matches_api_shape(store_path, capsys):
-    code, out, _ = run(capsys, "query", store_path,
-                       "sum by (destination_service_name) (rate(istio_requests_total[5m]))",
-                       "--time", "end-10m", "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "query",
+        store_path,
+        "sum by (destination_service_name) (rate(istio_requests_total[5m]))",
+        "--time",
+        "end-10m",
+        "--format",
+        "json",
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["status"] == "success"
-    got = {r["metric"]["destination_service_name"]: float(r["value"][1]) for r in doc["data"]["result"]}
+    got = {
+        r["metric"]["destination_service_name"]: float(r["value"][1]) for r in doc["data"]["result"]
+    }
     assert got == pytest.approx({"reviews": 1.0, "ratings": 0.5}, rel=1e-12)
     assert doc["data"]["result"][0]["value"][0] == T0 + 3585 - 600
 
 
 def test_range_csv_and_rfc3339(store_path, capsys):
     start = "2023-11-14T22:23:20Z"  # T0 + 600
-    code, out, _ = run(capsys, "query", store_path, "istio_requests_total", "--start", start,
-                       "--end", "2023-11-14T22:25:20Z", "--step", "1m", "--format", "csv")
+    code, out, _ = run(
+        capsys,
+        "query",
+        store_path,
+        "istio_requests_total",
+        "--start",
+        start,
+        "--end",
+        "2023-11-14T22:25:20Z",
+        "--step",
+        "1m",
+        "--format",
+        "csv",
+    )
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["__name__", "destination_service_name", "timestamp", "value"]
@@ -58,8 +79,18 @@ def test_range_csv_and_rfc3339(store_path, capsys):
 
 def test_table_and_plot(store_path, capsys, tmp_path):
     png = tmp_path / "p.png"
-    code, out, err = run(capsys, "query", store_path, "rate(istio_requests_total[1m])",
-                         "--start", "start+5m", "--end", "end", "--plot", str(png))
+    code, out, err = run(
+        capsys,
+        "query",
+        store_path,
+        "rate(istio_requests_total[1m])",
+        "--start",
+        "start+5m",
+        "--end",
+        "end",
+        "--plot",
+        str(png),
+    )
     assert code == 0
     assert "reviews" in out and "ratings" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
