@@ -767,6 +767,16 @@ def _native_histogram_stat(ev: Evaluator, call: N.Call, times: np.ndarray) -> Ve
     return Vector.empty(len(times))
 
 
+# === info(v Vector, selector Vector) (experimental): see engine/promql/info.py ===
+def _info(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
+    from .info import eval_info
+
+    return eval_info(ev, call, times)
+
+
+FUNCTIONS["info"] = _info
+
+
 # === limit_ratio helper: HashRatioSampler.SampleOffset ===
 def ratio_sample_offsets(labels: LabelTable) -> np.ndarray:
     """``hash(labels) / MaxUint64`` per series, as Prometheus' ``HashRatioSampler``.
