@@ -142,24 +142,61 @@ def _file_time_ms(path: Path) -> int:
     return path.stat().st_mtime_ns // 1_000_000
 
 
-def _load_exposition(data: bytes, fmt: str, path: Path, builder: StoreBuilder) -> None:
+#: single files are parsed in pieces of about this size (cut at line ends), so the
+#: scanner's per-line workspace stays small for multi-gigabyte dumps
+CHUNK_BYTES = 32 << 20
+
+
+def _pieces(data: bytes, fmt: str, size: int):
+    """``(piece, first_line)`` parts of ``data`` cut after a newline; OpenMetrics pieces
+    but the last get a ``# EOF`` line of their own (the file's is in the last one)."""
+    start, line = 0, 0
+    while start < len(data):
+        end = data.find(b"\n", start + size) + 1 if start + size < len(data) else 0
+        end = end or len(data)
+        piece = data[start:end]
+        if fmt == OPENMETRICS and end < len(data):
+            piece += b"# EOF\n"
+        yield piece, line
+        line += data.count(b"\n", start, end)
+        start = end
+
+
+def _load_exposition(
+    data: bytes, fmt: str, path: Path, builder: StoreBuilder, chunk: int = CHUNK_BYTES
+) -> None:
     tp = TargetParser(None)
-    p = tp.parse(data, fmt, _file_time_ms(path), str(path))
-    if not p.ok:
-        assert p.error is not None
-        raise p.error
-    sids = p.kept_sids
+    t_ms = _file_time_ms(path)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    exemplars = []
+    mtype = 0
+    for piece, first_line in _pieces(data, fmt, chunk):
+        p = tp.parse(piece, fmt, t_ms, str(path), mtype0=mtype)
+        if not p.ok:
+            e = p.error
+            assert e is not None
+            raise IngestError(e.reason, e.file, (e.line or 1) + first_line, e.column)
+        mtype = p.mtype_end
+        parts.append((p.kept_sids, p.kept_ts, p.kept_values))
+        if p.ex_sids:
+            exemplars.append((p.ex_sids, p.ex_ts, p.ex_values, p.ex_labels))
+    # nothing reaches the builder unless the whole file is good
+    sids = np.concatenate([x[0] for x in parts]) if parts else np.zeros(0, np.int64)
     if len(sids):
         used = np.unique(sids)
         remap = np.full(len(tp.keys), -1, np.int64)
         remap[used] = builder.series_ids([tp.keys[i] for i in used.tolist()])
-        builder.append(remap[sids], p.kept_ts, p.kept_values)
-        if p.ex_sids:
+        builder.append(
+            remap[sids],
+            np.concatenate([x[1] for x in parts]),
+            np.concatenate([x[2] for x in parts]),
+        )
+        for ex_sids, ex_ts, ex_values, ex_labels in exemplars:
             builder.add_exemplars(
-                remap[np.asarray(p.ex_sids, np.int64)],
-                np.asarray(p.ex_ts, np.int64),
-                np.asarray(p.ex_values, np.float64),
-                p.ex_labels,
+                remap[np.asarray(ex_sids, np.int64)],
+                np.asarray(ex_ts, np.int64),
+                np.asarray(ex_values, np.float64),
+                ex_labels,
             )
     for name, meta in tp.metadata.items():
         builder.metadata[name] = meta

@@ -246,9 +246,10 @@ class _Scan:
     ts_own: np.ndarray
     xv: np.ndarray
     xt: np.ndarray
+    mtype_end: int = 0
 
 
-def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace) -> _Scan:
+def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace, mtype0: int = 0) -> _Scan:
     from ..kernels.textscan import scan_exposition
 
     mode = _MODES[fmt]
@@ -260,10 +261,10 @@ def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace) -> _Scan:
     ws.reserve(lines)
     cache.st[2] += 1
     buf = np.frombuffer(data, np.uint8)
-    scan_exposition(
+    mtype_end = scan_exposition(
         buf,
         mode,
-        0,
+        mtype0,
         cache.ht,
         cache.slots,
         cache.slot_hash,
@@ -300,6 +301,7 @@ def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace) -> _Scan:
         ws.X_val[:nx].copy(),
         ws.X[:nx, 3].copy(),
     )
+    sc.mtype_end = int(mtype_end)
     if nw:
         sc.err = _slow_numbers(sc, ws, nw)
     return sc
@@ -653,6 +655,7 @@ class ParsedScrape:
     kept_values: np.ndarray
     honor_timestamps: bool = True
     n_read: int = 0
+    mtype_end: int = 0
     ex_samples: list[int] = field(default_factory=list)
     ex_sids: list[int] = field(default_factory=list)
     ex_ts: list[int] = field(default_factory=list)
@@ -714,11 +717,17 @@ class TargetParser:
         """An empty body (or a failed fetch): only the iteration advances."""
         self._iter += 1
 
-    def parse(self, data: bytes, fmt: str, t_ms: int, file: str = "") -> ParsedScrape:
-        """Parse one non-empty scrape body taken at ``t_ms`` (unix ms)."""
+    def parse(
+        self, data: bytes, fmt: str, t_ms: int, file: str = "", mtype0: int = 0
+    ) -> ParsedScrape:
+        """Parse one non-empty scrape body taken at ``t_ms`` (unix ms).
+
+        ``mtype0`` is the metric type in force at the start (for a body cut in pieces:
+        :attr:`ParsedScrape.mtype_end` of the previous piece).
+        """
         from ..kernels.textscan import scrape_bookkeeping
 
-        sc = _scan(data, fmt, self._cache, self._ws)
+        sc = _scan(data, fmt, self._cache, self._ws, mtype0)
         data, ns, nm, nx, err = sc.data, sc.ns, sc.nm, sc.nx, sc.err
         ws = self._ws
         S = ws.S
@@ -797,6 +806,7 @@ class TargetParser:
             kept_values=kept_val[:nk],
             honor_timestamps=self.honor_timestamps,
             n_read=cut,
+            mtype_end=sc.mtype_end,
         )
         if ok and ex_labels:
             x_sample, x_flags = ws.X[:, 0], ws.X[:, 4]

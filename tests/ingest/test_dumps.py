@@ -214,3 +214,33 @@ def test_missing_path() -> None:
 )
 def test_detect_format(body: bytes, fmt: str) -> None:
     assert detect_format(body) == fmt
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".om"])
+def test_large_files_are_read_in_pieces_with_the_same_result(tmp_path: Path, suffix: str) -> None:
+    """Cutting a file in pieces (to bound the scanner's workspace) changes nothing: the
+    ``# TYPE`` in force carries over, and line numbers in errors stay file-relative."""
+    from engine.ingest.dumps import _load_exposition
+    from engine.store import StoreBuilder
+
+    om = suffix == ".om"
+    lines = ["# TYPE h histogram"]
+    lines += [
+        f'h_bucket{{le="{i}",i="{i % 7}"}} {i} {1000 + i}{".5" if om else ""}' for i in range(3000)
+    ]
+    body = ("\n".join(lines) + "\n" + ("# EOF\n" if om else "")).encode()
+    f = tmp_path / f"dump{suffix}"
+    f.write_bytes(body)
+    fmt = "openmetrics" if om else "text"
+    whole, pieces = StoreBuilder(), StoreBuilder()
+    _load_exposition(body, fmt, f, whole)
+    _load_exposition(body, fmt, f, pieces, chunk=997)
+    a, b = whole.finish(), pieces.finish()
+    assert a.labels.rows() == b.labels.rows()
+    assert a.labels.rows()[0]["le"] == "0.0"  # normalised: the TYPE carried over
+    assert np.array_equal(a.samples.ts, b.samples.ts)
+    assert np.array_equal(a.samples.values, b.samples.values)
+    bad = body.replace(b'h_bucket{le="2500"', b'h_bucket{le="2500" x')
+    with pytest.raises(IngestError) as ei:
+        _load_exposition(bad, fmt, f, StoreBuilder(), chunk=997)
+    assert ei.value.line == 2502
