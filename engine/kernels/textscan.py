@@ -22,6 +22,12 @@ and handed to Python's correctly rounded ``float()`` by the caller.
 
 Label values, quoted names and HELP text are checked for UTF-8 by the caller, once per
 distinct series; they are only *delimited* here.
+
+NUL bytes follow the lexers where it matters in practice: a NUL at the start of a text
+line ends the body, as upstream's ``\\0 -> EOF`` rule does, and NULs inside label values,
+HELP text and comments are kept. Upstream's lexer also skips NULs in a few other states
+depending on how it reached them; those corners are not reproduced (a NUL there is a
+parse error here).
 """
 
 from __future__ import annotations

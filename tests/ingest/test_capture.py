@@ -342,3 +342,24 @@ def test_nan_sample_is_not_a_stale_marker(tmp_path: Path) -> None:
     db = engine.open(capture(tmp_path, {"p": {0: "a NaN\n"}}))
     ((_, _, v),) = db.select("a")
     assert math.isnan(v[0]) and not is_stale(v)[0]
+
+
+def test_target_json_interval_sets_the_end_of_run_stale_time(tmp_path: Path) -> None:
+    cap = capture(
+        tmp_path,
+        {"early": {0: "a 1\n"}, "late": {0: "z 1\n", 100: "z 1\n"}},
+        {"early": {"interval": "40s"}},
+    )
+    s = series(engine.open(cap), '{instance="early"}')
+    assert s["a"][0] == [0, 40] and s["a"][2] == [False, True]
+
+
+def test_honor_timestamps_false_uses_the_scrape_time(tmp_path: Path) -> None:
+    cap = capture(
+        tmp_path,
+        {"p": {0: f"a 1 {(T0 - 500) * 1000}\n", 15: "b 1\n"}},
+        {"p": {"honor_timestamps": False}},
+    )
+    s = series(engine.open(cap))
+    # the exposed timestamp is ignored, and the series is then tracked for staleness
+    assert s["a"] == ([0, 15], s["a"][1], [False, True])

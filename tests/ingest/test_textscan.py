@@ -233,10 +233,9 @@ def test_rejected_values(text: str) -> None:
 
 def test_cache_identity_is_by_bytes_not_hash() -> None:
     """Two thousand distinct series: every slot holds exactly its own bytes, repeated
-    lines map back to their first slot, and that still holds when every stored hash is
-    made equal (so only the byte comparison can tell the slots apart)."""
+    lines map back to their first slot, and a slot whose stored bytes differ is never
+    matched, whatever its hash says."""
     from engine.ingest.exposition import _scan, _SeriesCache, _Workspace
-    from engine.kernels.textscan import rehash
 
     cache, ws = _SeriesCache(), _Workspace()
     lines = [f'm{{i="{i}"}} {i}' for i in range(2000)]
