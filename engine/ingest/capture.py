@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterable
@@ -164,7 +165,9 @@ def parse_duration(text: str | float | int) -> int:
 
 
 def _scrape_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and _stem(p.name) is not None)
+    with os.scandir(folder) as it:  # DirEntry.is_file() needs no stat() on most systems
+        names = [e.name for e in it if _stem(e.name) is not None and e.is_file()]
+    return [folder / n for n in sorted(names)]
 
 
 def discover_targets(root: Path, warn: Callable[[str], None]) -> list[Target]:
@@ -233,7 +236,8 @@ def read_body(path: Path) -> bytes:
     """The scrape body in ``path``, gunzipped when needed; raises :class:`IngestError`
     for unreadable files and corrupt or truncated gzip streams."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:  # noqa: PTH123 - plain open is measurably cheaper
+            raw = f.read()
     except OSError as e:
         raise IngestError(f"cannot read file: {e.strerror or e}", str(path)) from None
     if raw[:2] == b"\x1f\x8b":
