@@ -32,6 +32,11 @@ test: $(VENV)/.ok-test
 bench: $(VENV)/.ok-test
 	$(PY) -m pytest benchmarks --benchmark-enable -q
 
+# promreplay vs Prometheus vs VictoriaMetrics on the medium mesh (about 15 min; needs Debian's
+# prometheus and victoria-metrics packages). Quick run: make bench-compare COMPARE="--hours 1"
+bench-compare: $(VENV)/.ok-test
+	$(PY) benchmarks/compare.py $(COMPARE)
+
 lint: $(VENV)/.ok-test
 	$(PY) -m ruff check engine tests benchmarks fixtures
 

@@ -7,7 +7,8 @@
   :meth:`engine.result.Result.to_prometheus_json`);
 - :func:`compare_answers` lists what differs: result type, series sets, timestamps, values
   beyond a relative :data:`REL_TOL` (NaN equals NaN; zero and infinities exactly) and,
-  for ``sort*``, the order;
+  for ``sort*``, the order; :func:`compare_ranked` does the same for ``topk`` results,
+  where ties may keep different series; :meth:`Answer.without` leaves points out;
 - :func:`extrapolation_rules_differ` finds the ``rate``/``increase`` windows where 2.42's
   and 3.x's start-side extrapolation give different results (a series that starts, or
   comes back after a gap, inside the window).
@@ -35,6 +36,7 @@ __all__ = [
     "Answer",
     "LabelKey",
     "compare_answers",
+    "compare_ranked",
     "extrapolation_rules_differ",
     "fmt_labels",
     "values_close",
@@ -73,6 +75,27 @@ class Answer:
 
     def __len__(self) -> int:
         return len(self.series)
+
+    def points(self) -> int:
+        """Number of ``(series, time)`` points."""
+        return sum(len(p) for _, p in self.series)
+
+    def without(self, points: set[tuple[LabelKey, int]]) -> Answer:
+        """The answer without the ``(label key, ms)`` points in ``points``; a series
+        left with no point goes too.
+
+        >>> a = Answer("matrix", [((("a", "1"),), [(1000, 1.0), (2000, 2.0)]), ((), [(1000, 3.0)])])
+        >>> a.without({((("a", "1"),), 1000), ((), 1000)}).series
+        [((('a', '1'),), [(2000, 2.0)])]
+        """
+        if not points:
+            return self
+        out = []
+        for key, pts in self.series:
+            kept = [(t, v) for t, v in pts if (key, t) not in points]
+            if kept:
+                out.append((key, kept))
+        return Answer(self.type, out, self.string)
 
 
 def _ms(t: float | int | str) -> int:
@@ -127,8 +150,7 @@ def compare_answers(
         a, b = exp[key], ours[key]
         if [t for t, _ in a] != [t for t, _ in b]:
             problems.append(
-                f"timestamps of {fmt_labels(key)}: Prometheus "
-                f"{_fmt_times(a)}, ours {_fmt_times(b)}"
+                f"timestamps of {fmt_labels(key)}: Prometheus {_fmt_times(a)}, ours {_fmt_times(b)}"
             )
             continue
         for (t, va), (_, vb) in zip(a, b, strict=True):
@@ -143,6 +165,49 @@ def compare_answers(
         if len(ve) != len(vg) or not all(map(values_close, ve, vg)):
             problems.append(f"order of values: Prometheus {ve}, ours {vg}")
     return problems
+
+
+def compare_ranked(
+    expected: Answer, got: Answer, *, rel_tol: float = REL_TOL, limit: int = 5
+) -> list[str]:
+    """:func:`compare_answers` for ``topk``/``bottomk`` results, where equal values may
+    be kept from different series (each engine breaks ties in its own series order): at
+    each timestamp, both answers must hold the same values (as sorted lists, within
+    ``rel_tol``), and every series present in both at that time must have the same value.
+
+    >>> def vec(*pairs):
+    ...     return Answer("vector", [((("s", s),), [(0, v)]) for s, v in pairs])
+    >>> compare_ranked(vec(("a", 5.0), ("b", 3.0)), vec(("a", 5.0), ("c", 3.0)))
+    []
+    >>> compare_ranked(vec(("a", 5.0), ("b", 3.0)), vec(("a", 5.0), ("c", 2.0)))
+    ['values at 0.000: Prometheus [3.0, 5.0], ours [2.0, 5.0]']
+    """
+    if expected.type != got.type:
+        return [f"result type: Prometheus {expected.type}, ours {got.type}"]
+    by_time: dict[int, tuple[list[float], list[float]]] = {}
+    for side, answer in enumerate((expected, got)):
+        for _, pts in answer.series:
+            for t, v in pts:
+                by_time.setdefault(t, ([], []))[side].append(v)
+    problems = []
+    for t in sorted(by_time):
+        e, g = (sorted(vs, key=_sort_key) for vs in by_time[t])
+        if len(e) != len(g) or not all(map(values_close, e, g, [rel_tol] * len(e))):
+            problems.append(f"values at {t / 1000:.3f}: Prometheus {e}, ours {g}")
+    exp = {(key, t): v for key, pts in expected.series for t, v in pts}
+    for key, pts in got.series:
+        for t, v in pts:
+            if (key, t) in exp and not values_close(exp[key, t], v, rel_tol):
+                problems.append(
+                    f"{fmt_labels(key)} at {t / 1000:.3f}: Prometheus {exp[key, t]!r}, ours {v!r}"
+                )
+    if len(problems) > limit:
+        problems = problems[:limit] + [f"... {len(problems)} differences in all"]
+    return problems
+
+
+def _sort_key(v: float) -> tuple[bool, float]:
+    return (math.isnan(v), 0.0 if math.isnan(v) else v)
 
 
 def fmt_labels(key: LabelKey) -> str:

@@ -56,11 +56,13 @@ __all__ = [
     "backfill_openmetrics",
     "backfilled_server",
     "find_binaries",
+    "free_port",
     "is_nan_equal",
     "prometheus_binaries",
     "require_prometheus",
     "scrape_once",
     "serve_bytes",
+    "stop_process",
 ]
 
 CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -109,7 +111,8 @@ def prometheus_binaries() -> tuple[str, str]:
     return require_prometheus()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -177,7 +180,7 @@ class PrometheusServer:
             )
         )
         for attempt in range(3):  # a free port can be taken by someone else before we bind it
-            self.port = _free_port()
+            self.port = free_port()
             args = [
                 str(self.binary),
                 f"--config.file={config}",
@@ -229,16 +232,7 @@ class PrometheusServer:
     def stop(self) -> None:
         """Stop the process by its pid: SIGTERM, then SIGKILL after 20 s."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc)
 
     def __enter__(self) -> PrometheusServer:
         return self.start()
@@ -313,6 +307,20 @@ class PrometheusServer:
             if time.monotonic() > deadline:
                 raise PrometheusError(f"{expr!r} still empty after {timeout}s:\n{self.log_tail()}")
             time.sleep(0.2)
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 20.0) -> None:
+    """Stop ``proc`` by its pid: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def _fmt_time(t: float) -> str:
@@ -421,10 +429,13 @@ def scrape_once(
 # ---- backfilling -------------------------------------------------------------------------
 
 
-def backfill_openmetrics(om_file: Path, data_dir: Path, promtool: str | None = None) -> Path:
+def backfill_openmetrics(
+    om_file: Path, data_dir: Path, promtool: str | None = None, timeout: float = 300.0
+) -> Path:
     """``promtool tsdb create-blocks-from openmetrics --max-block-duration=24h`` into
     ``data_dir``; returns ``data_dir``, ready to be a :class:`PrometheusServer`'s
-    ``data_dir``. Raises :class:`PrometheusError` with promtool's output on failure."""
+    ``data_dir``. Raises :class:`PrometheusError` with promtool's output on failure
+    (``timeout`` seconds at most: the benchmarks backfill gigabytes)."""
     tool = promtool or require_prometheus()[1]
     data_dir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
@@ -439,7 +450,7 @@ def backfill_openmetrics(om_file: Path, data_dir: Path, promtool: str | None = N
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
     if proc.returncode != 0:
