@@ -115,29 +115,32 @@ class SampleBuilder:
     def __len__(self) -> int:
         return sum(len(s) for s in self._series)
 
-    def finish(self, n_series: int) -> tuple[Samples, int]:
-        """The CSR columns, and the number of rejected duplicate-timestamp samples."""
+    def _consolidate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """All chunks as one (kept as the single chunk, so old chunks can be freed)."""
         if not self._series:
+            return None
+        if len(self._series) > 1:
+            self._series = [np.concatenate(self._series)]
+            self._ts = [np.concatenate(self._ts)]
+            self._values = [np.concatenate(self._values)]
+        return self._series[0], self._ts[0], self._values[0]
+
+    def finish(self, n_series: int, remap: np.ndarray | None = None) -> tuple[Samples, int]:
+        """The CSR columns, and the number of rejected duplicate-timestamp samples.
+
+        ``remap`` renumbers series ids (``new = remap[old]``) on the way. The builder
+        stays usable: more samples may be appended and ``finish`` called again.
+        """
+        from ..kernels.csr import build_csr
+
+        cols = self._consolidate()
+        if cols is None:
             return Samples.empty(n_series), 0
-        series = np.concatenate(self._series)
-        ts = np.concatenate(self._ts)
-        values = np.concatenate(self._values)
-        if len(series) and (series.min() < 0 or series.max() >= n_series):
+        series, ts, values = cols
+        limit = len(remap) if remap is not None else n_series
+        if len(series) and (series.min() < 0 or series.max() >= limit):
             raise ValueError("series id out of range")
-        order = np.lexsort((ts, series))  # stable: the first appended comes first
-        series, ts, values = series[order], ts[order], values[order]
-        rejected = 0
-        if len(ts) > 1:
-            dup = (series[1:] == series[:-1]) & (ts[1:] == ts[:-1])
-            if dup.any():
-                bits = values.view(np.uint64)
-                # compare every duplicate with the first sample of its run
-                keep = np.ones(len(ts), bool)
-                keep[1:] = ~dup
-                run_head = np.maximum.accumulate(np.where(keep, np.arange(len(ts)), 0))
-                different = ~keep & (bits != bits[run_head])
-                rejected = int(different.sum())
-                series, ts, values = series[keep], ts[keep], values[keep]
-        offsets = np.zeros(n_series + 1, np.int64)
-        np.cumsum(np.bincount(series, minlength=n_series), out=offsets[1:])
-        return Samples(offsets, ts, values), rejected
+        if remap is not None:
+            series = remap[series]
+        offsets, ts, values, rejected = build_csr(series, ts, values, n_series)
+        return Samples(offsets, ts, values), int(rejected)

@@ -247,12 +247,7 @@ class StoreBuilder:
         remap = np.empty(n, np.int64)
         remap[np.asarray(order, dtype=np.int64)] = np.arange(n)
         labels = LabelTable.from_dicts([dict(self._keys[i]) for i in order])
-        sb = SampleBuilder()
-        for s, t, v in zip(
-            self.samples._series, self.samples._ts, self.samples._values, strict=True
-        ):
-            sb.append(remap[s], t, v)
-        samples, rejected = sb.finish(n)
+        samples, rejected = self.samples.finish(n, remap)
         exemplars = Exemplars()
         if self._ex_series:
             exemplars = Exemplars(

@@ -1,0 +1,65 @@
+"""Building CSR sample columns from samples appended in any order.
+
+One stable counting sort by series (O(N), no comparison sort), then a check that each
+series is already in time order, which it is for samples read scrape after scrape; only
+series that are not get a (stable) sort of their own. Duplicate timestamps are resolved
+in the same pass: the sample appended first is kept, a later one with the same bits is
+dropped, and a later one with a different value is dropped and counted, as Prometheus'
+head appender rejects it (``ErrDuplicateSampleForTimestamp``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .jit import kernel
+
+__all__ = ["build_csr"]
+
+
+@kernel
+def build_csr(series, ts, values, n_series):
+    """``(offsets[S+1], ts, values, rejected)`` from parallel arrays of samples."""
+    n = len(series)
+    offsets = np.zeros(n_series + 1, np.int64)
+    for i in range(n):
+        offsets[series[i] + 1] += 1
+    for s in range(n_series):
+        offsets[s + 1] += offsets[s]
+    cursor = offsets[:-1].copy()
+    out_ts = np.empty(n, np.int64)
+    out_v = np.empty(n, np.float64)
+    for i in range(n):
+        p = cursor[series[i]]
+        out_ts[p] = ts[i]
+        out_v[p] = values[i]
+        cursor[series[i]] = p + 1
+    bits = out_v.view(np.uint64)
+    rejected = 0
+    w = 0  # write position: series are compacted in place as duplicates are dropped
+    new_offsets = np.zeros(n_series + 1, np.int64)
+    for s in range(n_series):
+        a = offsets[s]
+        b = offsets[s + 1]
+        ordered = True
+        for i in range(a + 1, b):
+            if out_ts[i] < out_ts[i - 1]:
+                ordered = False
+                break
+        if not ordered:
+            order = np.argsort(out_ts[a:b], kind="mergesort") + a
+            seg_t = out_ts[order]
+            seg_v = out_v[order]
+            out_ts[a:b] = seg_t
+            out_v[a:b] = seg_v
+        start = w
+        for i in range(a, b):
+            if w > start and out_ts[i] == out_ts[w - 1]:
+                if bits[i] != bits[w - 1]:
+                    rejected += 1
+                continue
+            out_ts[w] = out_ts[i]
+            out_v[w] = out_v[i]
+            w += 1
+        new_offsets[s + 1] = w
+    return new_offsets, out_ts[:w], out_v[:w], rejected
