@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import QueryError
+from ..gostrconv import parse_float
 from ..kernels import over_time as K
 from ..kernels.extended import extended_rate
 from ..kernels.quantile import bucket_fraction, bucket_quantile
@@ -667,7 +668,7 @@ def _bucket_groups(ev: Evaluator, vec: Vector, arg_pos: int):
     names = vec.labels.values(METRIC_NAME)
     for i, text in enumerate(le_values.tolist()):
         try:
-            bounds[i] = _go_parse_float(text)
+            bounds[i] = parse_float(text)
         except ValueError:
             valid[i] = False
             if vec.present[i].any():
@@ -677,18 +678,6 @@ def _bucket_groups(ev: Evaluator, vec: Vector, arg_pos: int):
     keys = sub.labels.drop(["le"])
     group, first = keys.group()
     return sub, bounds[valid], group, keys.take(first), first
-
-
-def _go_parse_float(text: str) -> float:
-    t = text.strip()
-    if t != text or not t:
-        raise ValueError(text)
-    low = t.lower().lstrip("+-")
-    if low in ("inf", "infinity", "nan"):
-        return float(t)
-    if "_" in t or low.startswith("0x"):
-        raise ValueError(text)
-    return float(t)
 
 
 @function("histogram_quantile", "histogram_quantiles")

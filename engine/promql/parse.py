@@ -51,6 +51,7 @@ import math
 from dataclasses import replace
 
 from ..errors import ParseError, PromReplayError, QueryError
+from ..gostrconv import parse_number
 from ..store.index import Matcher
 from .durations import MAX_SECONDS, duration_seconds, uses_query_params
 from .lex import AGGREGATORS, Token, describe, go_quote, tokenize
@@ -133,47 +134,6 @@ def _go_round(x: float) -> float:
     return math.copysign(r, x)
 
 
-def _underscores_ok(s: str) -> bool:
-    """Go's strconv.underscoreOK: '_' only between digits or after a base prefix."""
-    saw, i, hexa = "^", 0, False
-    if s[:1] in ("+", "-"):
-        s = s[1:]
-    if len(s) >= 2 and s[0] == "0" and s[1].lower() in "bxo":
-        i, saw, hexa = 2, "0", s[1].lower() == "x"
-    while i < len(s):
-        c = s[i]
-        if c.isdigit() or (hexa and c.lower() in "abcdef"):
-            saw = "0"
-        elif c == "_":
-            if saw != "0":
-                return False
-            saw = "_"
-        else:
-            if saw == "_":
-                return False
-            saw = "!"
-        i += 1
-    return saw != "_"
-
-
-def _go_parse_int(s: str) -> int:
-    """strconv.ParseInt(s, 0, 64); ValueError when it fails."""
-    if "_" in s and not _underscores_ok(s):
-        raise ValueError
-    t = s.replace("_", "")
-    if t[:2].lower() == "0x":
-        v = int(t[2:], 16)
-    elif len(t) > 1 and t[0] == "0":
-        v = int(t[1:], 8)
-    else:
-        if not t.isdigit():
-            raise ValueError
-        v = int(t, 10)
-    if v > (1 << 63) - 1:
-        raise ValueError
-    return v
-
-
 def go_number(text: str) -> float:
     """The value of a PromQL number token (Prometheus' ``parser.number``: ParseInt with base 0,
     else ParseFloat). Raises ValueError with Prometheus' message.
@@ -184,27 +144,11 @@ def go_number(text: str) -> float:
     if text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) < 19:
         return float(text)  # the common case, without exceptions
     try:
-        return float(_go_parse_int(text))
-    except ValueError:
-        pass
-    low = text.lower()
-    if low in ("inf", "+inf", "infinity"):
-        return math.inf
-    if low == "nan":
-        return math.nan
-    try:
-        if "_" in text and not _underscores_ok(text):
-            raise ValueError
-        if low.startswith("0x"):  # Go hex floats need a 'p' exponent; the lexer never makes one
-            raise ValueError
-        v = float(text)
-    except ValueError:
-        raise ValueError(f"error parsing number: strconv.ParseFloat: parsing {go_quote(text)}: "
-                         "invalid syntax") from None
-    if math.isinf(v):
-        raise ValueError(f"error parsing number: strconv.ParseFloat: parsing {go_quote(text)}: "
-                         "value out of range")
-    return v
+        return parse_number(text)
+    except ValueError as e:
+        raise ValueError(
+            f"error parsing number: strconv.ParseFloat: parsing {go_quote(text)}: {e}"
+        ) from None
 
 
 _UNITS = {"ms": (7, 10**6), "s": (6, 10**9), "m": (5, 60 * 10**9), "h": (4, 3600 * 10**9),

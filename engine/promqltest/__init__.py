@@ -15,7 +15,6 @@ upstream's test engine). Modules, in the order data flows through them:
 - :mod:`.runner`     commands in order -> one :class:`EvalRecord` per eval
 - :mod:`.engines`    the engine interface, and our evaluator configured as upstream's
 - :mod:`.manifest`   tiers of the upstream corpus; :mod:`.report` output
-- :mod:`.gostrconv`  Go's ParseInt/ParseFloat rules for scalar lines and ``le`` values
 
 >>> from engine.promqltest import parse_script
 >>> [c.line for c in parse_script("load 1m\\n  x 1\\n\\neval instant at 0 x\\n  x 1\\n").evals]

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 import re2
 
 from ..errors import ParseError, PromReplayError
+from ..gostrconv import parse_number
 from ..labels import Labels
 from ..promql.parse import parse_duration
-from .gostrconv import parse_go_number
 from .notation import (
     NotationError,
     SeqValue,
@@ -379,7 +379,10 @@ def _parse_eval(lines: list[str], i: int) -> tuple[int, EvalCmd]:
             cmd.expects.setdefault(exp.type, []).append(exp)
             _validate_expects(i, cmd)
             continue
-        number = parse_go_number(line)
+        try:
+            number = parse_number(line)
+        except ValueError:
+            number = None
         if number is not None:
             cmd.expect_scalar = True
             cmd.scalar = SeqValue(number)

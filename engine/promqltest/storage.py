@@ -28,10 +28,10 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..gostrconv import parse_float
 from ..histograms import CUSTOM_BUCKETS_SCHEMA, FloatHistogram
 from ..labels import METRIC_NAME, Labels
 from ..store import Store, StoreBuilder
-from .gostrconv import parse_go_float
 from .notation import SeqValue, format_labels
 from .script import LoadCmd
 
@@ -133,8 +133,11 @@ def _classic_to_nhcb(cmd: LoadCmd) -> dict[Labels, list[tuple[int, SeqValue, int
         if kind == "bucket":
             if "le" not in labels:
                 raise LoadError(f"load_with_nhcb: {format_labels(key)} has no le label")
-            le = parse_go_float(labels["le"])
-            if le is None or math.isnan(le):
+            try:
+                le = parse_float(labels["le"])
+            except ValueError:
+                continue
+            if math.isnan(le):
                 continue
         suffix = next(s for s, k in _SUFFIXES if k == kind)
         labels[METRIC_NAME] = name[: -len(suffix)]

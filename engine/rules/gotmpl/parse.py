@@ -19,6 +19,8 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from ...gostrconv import parse_float as parse_go_float
+from ...gostrconv import parse_int
 from .lex import Item, describe, lex
 from .nodes import (
     ActionNode,
@@ -563,66 +565,10 @@ def go_unquote(q: str) -> str:
 
 def _parse_go_int(text: str, unsigned: bool) -> int | None:
     """strconv.ParseInt/ParseUint(text, 0, 64), or None."""
-    from ...promql.parse import _underscores_ok
-
-    s = text
-    sign = 1
-    if s[:1] in "+-" and s:
-        if unsigned:
-            return None
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    if not s or ("_" in s and not _underscores_ok(s)):
-        return None
-    t = s.replace("_", "")
-    low = t.lower()
     try:
-        if low.startswith("0x"):
-            v = int(t[2:], 16)
-        elif low.startswith("0o"):
-            v = int(t[2:], 8)
-        elif low.startswith("0b"):
-            v = int(t[2:], 2)
-        elif len(t) > 1 and t[0] == "0":
-            v = int(t[1:], 8)
-        else:
-            if not t.isdigit() or not t.isascii():
-                return None
-            v = int(t)
+        return parse_int(text, unsigned=unsigned)
     except ValueError:
         return None
-    v *= sign
-    if unsigned:
-        return v if v < (1 << 64) else None
-    return v if -(1 << 63) <= v < (1 << 63) else None
-
-
-def parse_go_float(text: str) -> float:
-    """strconv.ParseFloat(text, 64); ValueError("invalid syntax"/"value out of range")."""
-    from ...promql.parse import _underscores_ok
-
-    s = text
-    low = s.lower()
-    body = low.lstrip("+-")
-    if body in ("inf", "infinity") and len(low) - len(body) <= 1:
-        return -math.inf if low.startswith("-") else math.inf
-    if body == "nan" and len(low) == 3:
-        return math.nan
-    if "_" in s and not _underscores_ok(s):
-        raise ValueError("invalid syntax")
-    t = s.replace("_", "")
-    try:
-        if t.lstrip("+-").lower().startswith("0x"):
-            v = float.fromhex(t)
-        else:
-            if not t or not all(c in "0123456789.eE+-" for c in t) or t.lower().count("e") > 1:
-                raise ValueError
-            v = float(t)
-    except (ValueError, OverflowError):
-        raise ValueError("invalid syntax") from None
-    if math.isinf(v):
-        raise ValueError("value out of range")
-    return v
 
 
 def new_number(pos: int, text: str, typ: str) -> NumberNode:
