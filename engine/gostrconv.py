@@ -12,7 +12,8 @@ underscore, blanks, ``infinity`` with a sign on NaN), so the syntax is spelled o
   ``ErrRange``.
 - :func:`parse_int` is ``ParseInt(s, 0, 64)``: ``0x``/``0o``/``0b``/leading-``0`` bases.
 - :func:`underscore_ok` is ``underscoreOK``.
-- :func:`unquote` undoes ``Quote`` (the text between the quotes).
+- :func:`quote` is ``Quote`` (``%q``); :func:`unquote` undoes it (the text between the
+  quotes).
 
 Errors are ``ValueError("invalid syntax")`` or ``ValueError("value out of range")``.
 
@@ -31,8 +32,20 @@ from __future__ import annotations
 import math
 import re
 import struct
+import unicodedata
 
-__all__ = ["NORMAL_NAN", "parse_float", "parse_int", "parse_number", "underscore_ok", "unquote"]
+__all__ = [
+    "NORMAL_NAN",
+    "escape_char",
+    "is_print",
+    "parse_float",
+    "parse_int",
+    "parse_number",
+    "quote",
+    "quote_rune",
+    "underscore_ok",
+    "unquote",
+]
 
 #: NaN with the bits ``0x7ff8000000000001`` (Go's ``math.NaN()``, Prometheus' NormalNaN).
 NORMAL_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
@@ -181,3 +194,47 @@ def _hexdigits(s: str, i: int, k: int) -> str:
     if len(d) != k or any(c not in "0123456789abcdefABCDEF" for c in d):
         raise ValueError(f"invalid hex escape {s[i - 2 : i + k]!r}")
     return d
+
+
+_GO_ESCAPES = {
+    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+    "\v": "\\v", "\\": "\\\\",
+}  # fmt: skip
+
+
+def is_print(c: str) -> bool:
+    """``unicode.IsPrint``: letters, marks, numbers, punctuation, symbols and ASCII space."""
+    return c == " " or unicodedata.category(c)[0] in "LMNPS"
+
+
+def escape_char(c: str, quote: str, ascii_only: bool = False) -> str:
+    """One character as Go's ``Quote``/``QuoteRune`` writes it inside ``quote`` marks.
+    Lone surrogates are raw bytes kept by ``surrogateescape`` decoding: ``\\xNN``."""
+    if c == quote:
+        return "\\" + c
+    if c in _GO_ESCAPES:
+        return _GO_ESCAPES[c]
+    o = ord(c)
+    if 0xDC80 <= o <= 0xDCFF:
+        return f"\\x{o - 0xDC00:02x}"
+    if is_print(c) and not (ascii_only and o >= 0x80):
+        return c
+    if o < 0x80:
+        return f"\\x{o:02x}"
+    if o <= 0xFFFF:
+        return f"\\u{o:04x}"
+    return f"\\U{o:08x}"
+
+
+def quote(s: str, ascii_only: bool = False) -> str:
+    """``strconv.Quote`` (``%q``; ``QuoteToASCII``/``%+q`` with ``ascii_only``).
+
+    >>> print(quote('a"b\\\\c\\n\\té'), quote("é", ascii_only=True))
+    "a\\"b\\\\c\\n\\té" "\\u00e9"
+    """
+    return '"' + "".join(escape_char(c, '"', ascii_only) for c in s) + '"'
+
+
+def quote_rune(c: str) -> str:
+    """``strconv.QuoteRune`` (``%q`` of a rune): ``'x'``."""
+    return "'" + escape_char(c, "'") + "'"

@@ -25,6 +25,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from .gostrconv import quote
+
 __all__ = [
     "POOL",
     "StringPool",
@@ -34,7 +36,6 @@ __all__ = [
     "format_label_float",
     "labels_key",
     "format_labels_go",
-    "go_quote",
     "is_valid_label_name",
     "printable",
     "METRIC_NAME",
@@ -354,28 +355,6 @@ def format_label_float(v: float) -> str:
     return s + ".0"
 
 
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote`` for printable text (``\\"``, ``\\\\``, ``\\n``, ``\\t``...)."""
-    out = ['"']
-    for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
 def format_labels_go(labels: Mapping[str, str]) -> str:
     """Go's ``labels.Labels.String()``: ``{__name__="up", job="a"}`` (names sorted).
 
@@ -386,8 +365,8 @@ def format_labels_go(labels: Mapping[str, str]) -> str:
 
     parts = []
     for k in sorted(labels):
-        name = k if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", k) else go_quote(k)
-        parts.append(f"{name}={go_quote(labels[k])}")
+        name = k if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", k) else quote(k)
+        parts.append(f"{name}={quote(labels[k])}")
     return "{" + ", ".join(parts) + "}"
 
 

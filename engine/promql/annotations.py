@@ -10,8 +10,7 @@ Annotations are de-duplicated by message, as Prometheus does.
 
 from __future__ import annotations
 
-import json
-
+from ..gostrconv import quote
 from ..labels import format_go_float
 from ..result import Annotation
 
@@ -20,8 +19,8 @@ INFO = "info"
 
 
 def _q(s: str) -> str:
-    """Go's ``%q`` for ordinary strings."""
-    return json.dumps(s, ensure_ascii=False)
+    """Go's ``%q``."""
+    return quote(s)
 
 
 def _g(v: float) -> str:

@@ -22,6 +22,9 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from ..gostrconv import quote as go_quote
+from ..gostrconv import quote_rune as _quote_rune
+
 __all__ = [
     "Token",
     "tokenize",
@@ -103,43 +106,13 @@ def _is_alnum(c: str) -> bool:
     return _is_alpha(c) or _is_digit(c)
 
 
-# ---- Go-compatible quoting (strconv.Quote / QuoteRune), used in messages and printing ----
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-               "\v": "\\v", "\\": "\\\\"}
-
-
-def _go_escape_char(c: str, quote: str) -> str:
-    if c == quote:
-        return "\\" + c
-    if c in _GO_ESCAPES:
-        return _GO_ESCAPES[c]
-    o = ord(c)
-    if 0xDC80 <= o <= 0xDCFF:  # a raw byte kept by surrogateescape decoding
-        return f"\\x{o - 0xDC00:02x}"
-    if c.isprintable() or c == " ":
-        return c
-    if o < 0x80:
-        return f"\\x{o:02x}"
-    if o <= 0xFFFF:
-        return f"\\u{o:04x}"
-    return f"\\U{o:08x}"
-
-
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote`` (``%q``): double quotes, Go escapes for the rest.
-
-    >>> print(go_quote('a"b\\\\c\\n\\té'))
-    "a\\"b\\\\c\\n\\té"
-    """
-    return '"' + "".join(_go_escape_char(c, '"') for c in s) + '"'
-
+# ---- Go-compatible quoting (strconv.QuoteRune), used in messages; Quote is gostrconv.quote ----
 
 def go_quote_rune(c: str) -> str:
     """Go's ``%q`` of a rune: ``'x'``; ``''`` stands for end of input (Go prints U+FFFD)."""
     if c == "":
         return "'\ufffd'"
-    return "'" + _go_escape_char(c, "'") + "'"
+    return _quote_rune(c)
 
 
 def _go_rune_u(c: str) -> str:

@@ -154,7 +154,7 @@ def _format_number(v: float) -> str:
 
 def _quote(s: str) -> str:
     """Go's ``%q``, as Prometheus prints strings."""
-    from .lex import go_quote
+    from ..gostrconv import quote as go_quote
 
     return go_quote(s)
 

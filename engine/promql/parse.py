@@ -52,6 +52,7 @@ from dataclasses import replace
 
 from ..errors import ParseError, PromReplayError, QueryError
 from ..gostrconv import parse_number
+from ..labels import is_valid_label_name
 from ..store.index import Matcher
 from .durations import MAX_SECONDS, duration_seconds, uses_query_params
 from .lex import AGGREGATORS, Token, describe, go_quote, tokenize
@@ -510,7 +511,7 @@ class _Parser:
                     labels.append(self.next().text)
                 elif tok.kind == "STRING":
                     name = self.next().value
-                    if not _valid_label_name(name):
+                    if not is_valid_label_name(name):
                         raise self.fail(f"invalid label name for grouping: {go_quote(name)}",
                                         tok.pos)
                     labels.append(name)
@@ -821,17 +822,6 @@ class _Parser:
             raise self.fail("anchored and smoothed modifiers cannot be used together", e.pos)
         vs = self.moved(target, replace(target, **{kw: True}))
         return self.moved(e, replace(e, vs=vs)) if isinstance(e, MatrixSelector) else vs
-
-
-def _valid_label_name(name: str) -> bool:
-    """model.UTF8Validation.IsValidLabelName: non-empty, valid UTF-8."""
-    if not name:
-        return False
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # ---- type checking (checkAST of parse.go) -------------------------------------------------

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..errors import ParseError
-from ..labels import go_quote
+from ..gostrconv import quote as go_quote
 from ..promql.nodes import Expr
 from ..promql.parse import _duration_ns, parse_expr
 from .model import AlertingRule, Group, RecordingRule, Rule, RuleFileError, RuleSet

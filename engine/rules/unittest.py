@@ -45,7 +45,8 @@ import re2
 import yaml
 
 from ..errors import PromReplayError
-from ..labels import format_go_float, format_labels_go, go_quote
+from ..gostrconv import quote as go_quote
+from ..labels import format_go_float, format_labels_go
 from ..promql import nodes as N
 from ..promql.nodes import format_duration
 from ..promql.parse import parse_duration

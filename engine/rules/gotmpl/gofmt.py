@@ -17,46 +17,22 @@ level. Wrong verbs and missing or extra arguments produce Go's ``%!d(string=x)``
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from ...gostrconv import is_print as _is_print
+from ...gostrconv import quote
 from ...labels import format_go_float
 from .values import GoPtr, GoStruct, kind_of, type_of
 
 __all__ = ["fmt_value", "go_quote_string", "sprint", "sprintf", "sprintln", "top_level_print"]
 
 
-def _is_print(c: str) -> bool:
-    if c == " ":
-        return True
-    return unicodedata.category(c)[0] in "LMNPS"
-
-
 def go_quote_string(s: str, max_runes: int | None = None, ascii_only: bool = False) -> str:
     """strconv.Quote (``%q``); ``max_runes`` truncates first, as ``%.10q`` does."""
     if max_runes is not None:
         s = s[:max_runes]
-    out = ['"']
-    for c in s:
-        o = ord(c)
-        if 0xDC80 <= o <= 0xDCFF:  # an invalid UTF-8 byte kept by surrogateescape
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif c == '"' or c == "\\":
-            out.append("\\" + c)
-        elif _is_print(c) and not (ascii_only and o >= 0x80):
-            out.append(c)
-        elif c in "\a\b\f\n\r\t\v":
-            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
-                        "\t": "\\t", "\v": "\\v"}[c])
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
+    return quote(s, ascii_only)
 
 
 class _Flags:
