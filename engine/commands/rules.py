@@ -1,7 +1,7 @@
 """``promreplay rules``: check, replay and evaluate rule files; run promtool test files.
 
 Each subcommand lives in its own module of :mod:`engine.rules` (``cli_check``,
-``cli_replay``, ``cli_test``); this module only wires them into the command line.
+``cli_replay``, ``cli_test``, ``cli_sweep``); this module only wires them into the command line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ SUBCOMMANDS = {
     "replay": "cli_replay",
     "eval": "cli_replay",
     "test": "cli_test",
-    "sweep": "cli_replay",
+    "sweep": "cli_sweep",
 }
 
 

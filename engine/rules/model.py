@@ -156,3 +156,11 @@ class RuleSet:
         from .replay import replay  # type: ignore[attr-defined]
 
         return replay(self, *args, **kwargs)
+
+    def sweep(self, *args: Any, **kwargs: Any) -> Any:
+        """Sweep one alert's threshold, ``for`` and ``keep_firing_for`` over a store
+        (``sweep(db, alert=..., thresholds=[...], fors=[...], start=..., end=...)``):
+        see :func:`engine.rules.sweep.sweep`."""
+        from .sweep import sweep
+
+        return sweep(self, *args, **kwargs)

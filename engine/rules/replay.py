@@ -80,6 +80,7 @@ __all__ = [
     "RuleError",
     "record_outputs",
     "replay",
+    "replay_options",
     "run_replay",
     "truncate",
 ]
@@ -869,11 +870,7 @@ def _ms_time(v: str | float | int | None, data: Store, default_end: bool) -> int
     return int(np.floor(float(v) * 1000 + 1e-6))
 
 
-def replay(
-    rules: RuleSet,
-    data: Store,
-    start: str | float | None = None,
-    end: str | float | None = None,
+def replay_options(
     *,
     evaluation_interval: str | float = "1m",
     align: str = "epoch",
@@ -888,14 +885,14 @@ def replay(
     lookback_delta: str | float = "5m",
     max_samples: int = 50_000_000,
     strategy: str = "auto",
-) -> ReplayResult:
-    """Replay ``rules`` over ``data``: the API behind ``RuleSet.replay``.
+) -> ReplayOptions:
+    """:class:`ReplayOptions` from API arguments: durations are Prometheus durations
+    (``"1m"``) or seconds. Shared by :func:`replay` and :func:`engine.rules.sweep.sweep`.
 
-    Times are unix seconds, RFC 3339, or relative to the data (``"end-1h"``); durations
-    are Prometheus durations (``"1m"``) or seconds. ``start``/``end`` default to the
-    data's first and last sample.
+    >>> replay_options(evaluation_interval="30s", warmup=60).warmup_ms
+    60000
     """
-    opts = ReplayOptions(
+    return ReplayOptions(
         evaluation_interval_ms=_ms_duration(evaluation_interval),
         align=align,
         rule_file_path=rule_file_path,
@@ -910,6 +907,23 @@ def replay(
         max_samples=int(max_samples),
         strategy=strategy,
     )
+
+
+def replay(
+    rules: RuleSet,
+    data: Store,
+    start: str | float | None = None,
+    end: str | float | None = None,
+    **options: Any,
+) -> ReplayResult:
+    """Replay ``rules`` over ``data``: the API behind ``RuleSet.replay``.
+
+    Times are unix seconds, RFC 3339, or relative to the data (``"end-1h"``);
+    ``start``/``end`` default to the data's first and last sample. ``options`` are the
+    keyword arguments of :func:`replay_options` (``evaluation_interval``, ``align``,
+    ``warmup``, ``query_offset``, ``external_labels``, ...).
+    """
+    opts = replay_options(**options)
     return run_replay(rules, data, _ms_time(start, data, False), _ms_time(end, data, True), opts)
 
 
