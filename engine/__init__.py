@@ -19,6 +19,16 @@ from .store import STALE_NAN, Store, is_stale
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # ``engine.rules`` without an explicit import, loaded only when first used so that
+    # ``import engine`` stays fast
+    if name == "rules":
+        import importlib
+
+        return importlib.import_module(".rules", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "IngestError",
     "ParseError",
@@ -30,4 +40,5 @@ __all__ = [
     "TooManySamplesError",
     "is_stale",
     "open",
+    "rules",
 ]

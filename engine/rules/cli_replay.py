@@ -37,7 +37,6 @@ __all__ = ["add_arguments", "run"]
 _HELP = {
     "replay": "replay rule groups over a capture: alert episodes, strip, errors",
     "eval": "run rule groups up to given times and show alerts and expressions there",
-    "sweep": "replay one alert with several thresholds / for durations",
 }
 
 
@@ -105,9 +104,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="fail on malformed scrapes")
 
 
-def add_arguments(rsub, name: str) -> argparse.ArgumentParser | None:
-    if name == "sweep":
-        return None  # not built (issue 5 §6 is a stretch goal)
+def add_arguments(rsub, name: str) -> argparse.ArgumentParser:
     p = rsub.add_parser(
         name,
         help=_HELP[name],
