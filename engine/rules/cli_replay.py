@@ -27,10 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import PromReplayError
 from ..times import parse_duration_seconds, parse_time
-from .replay import ReplayOptions, ReplayResult, run_replay
+
+if TYPE_CHECKING:  # the replay engine (and numba) load only when a command runs
+    from .replay import ReplayResult
 
 __all__ = ["add_arguments", "run"]
 
@@ -173,6 +176,8 @@ def prepare(args: argparse.Namespace, end_text: str | None):
     end = parse_time(end_text, lo, hi) if end_text else hi
     if end is None:
         end = start
+    from .replay import ReplayOptions
+
     opts = ReplayOptions(
         evaluation_interval_ms=_ms(parse_duration_seconds(args.evaluation_interval)),
         align=args.align,
@@ -205,6 +210,8 @@ def _run_replay(args: argparse.Namespace) -> int:
     from . import report
 
     rules, db, start, end, opts, _ = prepare(args, args.end)
+    from .replay import run_replay
+
     rep: ReplayResult = run_replay(rules, db, start, end, opts)
     alerts = args.alert or None
     if args.format == "json":
@@ -231,6 +238,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     end = max(ats)
     if end < start:
         raise PromReplayError("every --at is before --start")
+    from .replay import run_replay
+
     rep = run_replay(rules, db, start, end, opts)
     doc = report.eval_json(rep, ats, args.expr)
     if args.format == "json":

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 
-from .unittest import TestOptions, run_files
-
 __all__ = ["add_arguments", "run"]
 
 #: feature flags promtool's ``test rules`` knows; they change nothing else here
@@ -55,6 +53,8 @@ def add_arguments(rsub, name: str) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     features = tuple(f.strip() for v in args.enable_feature for f in v.split(",") if f.strip())
+    from .unittest import TestOptions, run_files  # loads the engine only when run
+
     opts = TestOptions(
         run=tuple(args.run_patterns),
         diff=args.diff,
