@@ -8,16 +8,18 @@ one JSON object; :func:`run_probe` starts it and returns that object.
   kernels from numba's cache), and the median of the next three (``steady``). Run it twice and
   read the second: the first run fills numba's disk cache.
 - ``memory STORE EXPR START END STEP``: the resident-memory peak of one range query above
-  what the process held before it (Linux ``VmHWM``, reset through
-  ``/proc/self/clear_refs``, so allocations made by numba count too), after a warm-up run
-  of the same query; also ``tracemalloc``'s peak (numpy's allocations only), the samples
-  the query's selectors touch and the size of its output.
+  what the process held before it (:func:`peak_rss_during`), after a one-step warm-up of
+  the same query (kernels loaded, the store's cached views built: that one-step query's
+  own peak is ``first_step_peak_bytes``); also ``tracemalloc``'s peak (numpy's
+  allocations only), the samples the query's selectors touch and the size of its output.
 
 Times are in ms since the epoch for ``START``/``END``/``STEP``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -25,10 +27,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_probe", "samples_touched"]
+__all__ = ["peak_rss_during", "run_probe", "samples_touched"]
 
 HERE = Path(__file__).resolve()
 
@@ -90,6 +93,25 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+def peak_rss_during(fn: Callable[[], object]) -> tuple[int, object]:
+    """Bytes by which the resident set's peak (``VmHWM``) rises above its size before
+    ``fn()`` while ``fn`` runs, and ``fn``'s result. Linux only.
+
+    Memory freed earlier is first handed back to the system (``gc``, then glibc's
+    ``malloc_trim``): otherwise ``fn`` would reuse pages that are already resident, and
+    its allocations would not show in the peak. Allocations made by numba's runtime and
+    by C libraries count, unlike with ``tracemalloc``.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident size
+    before = _status_kib("VmRSS")
+    out = fn()
+    return (_status_kib("VmHWM") - before) * 1024, out
+
+
 def _startup(store: str, expr: str, start: int, end: int, step: int) -> dict[str, Any]:
     """What a user's script does: ``import engine``, ``engine.open``, ``query_range``."""
     t0 = time.perf_counter()
@@ -122,26 +144,22 @@ def _memory(store: str, expr: str, start: int, end: int, step: int) -> dict[str,
 
     db = Store.load(store)
     touched = samples_touched(db, expr, start, end)
-    range_query(db, expr, start, end, step)  # warm-up: kernels and per-store views
-    gc.collect()
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # resets VmHWM to the current resident size
-    before = _status_kib("VmRSS")
-    r = range_query(db, expr, start, end, step)
-    peak = _status_kib("VmHWM")
+    # warm-up on one step: kernels loaded, per-store views built, little left to reuse
+    first_peak, _ = peak_rss_during(lambda: range_query(db, expr, end, end, step))
+    peak, r = peak_rss_during(lambda: range_query(db, expr, start, end, step))
+    output = r.values.nbytes + r.ts.nbytes + r.offsets.nbytes  # type: ignore[attr-defined]
     del r
     gc.collect()
     tracemalloc.start()  # a separate run: its own bookkeeping would count in VmHWM
-    r = range_query(db, expr, start, end, step)
+    range_query(db, expr, start, end, step)
     _, traced = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    output = r.values.nbytes + r.ts.nbytes + r.offsets.nbytes
     return {
-        "peak_bytes": (peak - before) * 1024,
+        "peak_bytes": peak,
+        "first_step_peak_bytes": first_peak,
         "tracemalloc_peak_bytes": traced,
         "samples_touched": touched,
         "output_bytes": output,
-        "points": len(r.values),
     }
 
 

@@ -21,7 +21,8 @@ time). ``PROMREPLAY_BENCH_SIZES`` picks the sizes: any of ``small``, ``medium``,
   the same 5 h of the medium set; the target is that the 1 h window costs at most 2x the
   1 m one (the ratio is printed and kept in ``extra_info``);
 - ``shape: peak memory``: a range query's resident-memory peak, measured in a fresh
-  process (:mod:`probes`), against the target 2 x (samples touched x 16 B + output);
+  process (:mod:`probes`), against the target 2 x (samples touched x 16 B + output); the
+  one-time cost of a store's first query is reported next to it;
 - ``shape: start-up``: ``import engine`` (target 0.3 s) and the first query's extra time
   over the steady state in a new process with a warm numba cache (target 1 s).
 
@@ -160,7 +161,8 @@ def test_shape_peak_memory(benchmark: Any, key: str) -> None:
     benchmark.extra_info.update(out)
     print(
         f"\n({key}) peak {out['peak_bytes'] / 1e6:.1f} MB, bound {bound / 1e6:.1f} MB "
-        f"({out['samples_touched']} samples touched, {out['output_bytes']} B out)"
+        f"({out['samples_touched']} samples touched, {out['output_bytes']} B out); the "
+        f"store's first query (one step) peaked at {out['first_step_peak_bytes'] / 1e6:.1f} MB"
     )
 
 
