@@ -8,9 +8,10 @@ bound once per group, not per step) are used as follows:
 - no ``+Inf`` bucket, fewer than two buckets, or zero observations: NaN;
 - ``q`` NaN: NaN; ``q < 0``: -Inf; ``q > 1``: +Inf (checked first);
 - buckets with the same upper bound (``le="1"`` next to ``le="1.0"``) are summed;
-- a count that falls by less than a relative :data:`PRECISION_TOLERANCE` is float noise
-  and is flattened silently; any other decrease is repaired by carrying the running
-  maximum forward, which the caller reports as "needed to be fixed for monotonicity";
+- a count within a relative :data:`PRECISION_TOLERANCE` of the last accepted count is
+  float noise and takes its value silently; any other decrease is raised to the last
+  accepted count, which the caller reports as "needed to be fixed for monotonicity"
+  (with the buckets and the largest decrease involved);
 - the quantile is interpolated linearly inside its bucket, from 0 when the lowest bound
   is positive; a rank in the ``+Inf`` bucket answers the highest finite bound; a rank in
   the lowest bucket whose bound is <= 0 answers that bound.
@@ -49,27 +50,46 @@ def _gather(order, lo, hi, bounds, values, present, t, ub, cnt):
 
 
 @kernel
-def _repair(cnt, n):
-    """correctPrecisionErrors, then ensureMonotonic; returns whether a fix was forced."""
+def _almost_equal(a, b, eps):
+    """``util/almost.Equal``: relative to the sum; near zero, absolute against the
+    smallest normal float."""
+    if a == b:
+        return True
+    min_normal = 2.2250738585072014e-308
+    abs_sum = abs(a) + abs(b)
+    diff = abs(a - b)
+    if a == 0 or b == 0 or abs_sum < min_normal:
+        return diff < eps * min_normal
+    return diff / min(abs_sum, 1.7976931348623157e308) < eps
+
+
+@kernel
+def _repair(ub, cnt, n):
+    """``ensureMonotonicAndIgnoreSmallDeltas``: a count within the tolerance of the last
+    accepted one is float noise and takes its value silently; a real decrease is raised
+    to it and reported. Returns ``(forced, min_bucket, max_bucket, max_diff)`` over the
+    forced buckets (``+Inf, -Inf, 0`` when none)."""
+    forced = False
+    min_bucket = np.inf
+    max_bucket = -np.inf
+    max_diff = 0.0
     prev = cnt[0]
     for i in range(1, n):
         curr = cnt[i]
-        delta = abs(curr - prev)
-        if delta == 0:
+        if curr == prev:
             continue
-        if delta / curr <= PRECISION_TOLERANCE:
+        if _almost_equal(prev, curr, PRECISION_TOLERANCE):
             cnt[i] = prev
-        else:
-            prev = curr
-    forced = False
-    mx = cnt[0]
-    for i in range(1, n):
-        if cnt[i] > mx:
-            mx = cnt[i]
-        elif cnt[i] < mx:
-            cnt[i] = mx
+            continue
+        if curr < prev:
+            cnt[i] = prev
             forced = True
-    return forced
+            min_bucket = min(min_bucket, ub[i])
+            max_bucket = max(max_bucket, ub[i])
+            max_diff = max(max_diff, prev - curr)
+            continue
+        prev = curr
+    return forced, min_bucket, max_bucket, max_diff
 
 
 @kernel
@@ -87,12 +107,14 @@ def bucket_groups(group, bounds, n_groups):
 
 @kernel
 def bucket_quantile(q, group, bounds, values, present, n_groups):
-    """``out[G, T]``, ``seen[G, T]`` (a group with any bucket present) and ``forced[G, T]``."""
+    """``out[G, T]``, ``seen[G, T]`` (a group with any bucket present), and where the
+    monotonicity had to be forced: ``fix[G, T, 3]`` = (lowest forced bucket, highest
+    forced bucket, largest decrease), NaN where nothing was forced."""
     S, T = values.shape
     order, starts = bucket_groups(group, bounds, n_groups)
     out = np.full((n_groups, T), np.nan)
     seen = np.zeros((n_groups, T), np.bool_)
-    forced = np.zeros((n_groups, T), np.bool_)
+    fix = np.full((n_groups, T, 3), np.nan)
     ub = np.empty(max(S, 1), np.float64)
     cnt = np.empty(max(S, 1), np.float64)
     for g in range(n_groups):
@@ -112,13 +134,16 @@ def bucket_quantile(q, group, bounds, values, present, n_groups):
                 continue
             if not (np.isinf(ub[n - 1]) and ub[n - 1] > 0):
                 continue
-            f = _repair(cnt, n)
+            f, lo_b, hi_b, diff = _repair(ub, cnt, n)
             if n < 2:
                 continue
             observations = cnt[n - 1]
             if observations == 0:
                 continue
-            forced[g, t] = f
+            if f:
+                fix[g, t, 0] = lo_b
+                fix[g, t, 1] = hi_b
+                fix[g, t, 2] = diff
             rank = qt * observations
             i = 0
             while i < n - 1 and cnt[i] < rank:
@@ -137,7 +162,7 @@ def bucket_quantile(q, group, bounds, values, present, n_groups):
                 count -= cnt[i - 1]
                 rank -= cnt[i - 1]
             out[g, t] = start + (end - start) * (rank / count)
-    return out, seen, forced
+    return out, seen, fix
 
 
 @kernel
@@ -167,7 +192,7 @@ def bucket_fraction(lower, upper, group, bounds, values, present, n_groups):
             seen[g, t] = True
             if not (np.isinf(ub[n - 1]) and ub[n - 1] > 0):
                 continue
-            _repair(cnt, n)
+            _repair(ub, cnt, n)
             total = cnt[n - 1]
             lo_q = lower[t]
             hi_q = upper[t]

@@ -10,6 +10,8 @@ Annotations are de-duplicated by message, as Prometheus does.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..gostrconv import quote
 from ..labels import format_go_float
 from ..result import Annotation
@@ -81,12 +83,76 @@ def possible_non_counter_label(metric: str, type_label: str, pos: int) -> Annota
     )
 
 
-def histogram_quantile_forced_monotonicity(metric: str, pos: int) -> Annotation:
-    msg = (
-        "input to histogram_quantile needed to be fixed for monotonicity (see "
-        "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)"
-    )
-    return Annotation(INFO, _with_metric(msg, metric), pos)
+FORCED_MONOTONICITY = (
+    "input to histogram_quantile needed to be fixed for monotonicity (see "
+    "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)"
+)
+
+
+class MonotonicityFixes:
+    """The "needed to be fixed for monotonicity" info, which Prometheus 3.14 accumulates
+    over every (bucket group, step) it happens at, per metric name: the range of steps,
+    the lowest and highest forced bucket, the largest decrease and how many times.
+
+    >>> f = MonotonicityFixes()
+    >>> f.add("", 20, np.array([60_000, 120_000]), np.array([1.0, 10.0]),
+    ...       np.array([100.0, 10.0]), np.array([0.5, 2.0]))
+    >>> print(f.annotations()[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    input to histogram_quantile needed to be fixed for monotonicity (see
+    https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile),
+    from buckets 1 to 100, with a max diff of 2, over 2 samples from
+    1970-01-01T00:01:00Z to 1970-01-01T00:02:00Z
+    """
+
+    def __init__(self) -> None:
+        self._by_metric: dict[str, list] = {}
+
+    def add(
+        self,
+        metric: str,
+        pos: int,
+        ts: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        diff: np.ndarray,
+    ) -> None:
+        if len(ts) == 0:
+            return
+        cur = self._by_metric.get(metric)
+        new = [
+            pos,
+            int(ts.min()),
+            int(ts.max()),
+            float(lo.min()),
+            float(hi.max()),
+            float(diff.max()),
+            len(ts),
+        ]
+        if cur is None:
+            self._by_metric[metric] = new
+        else:
+            cur[1], cur[2] = min(cur[1], new[1]), max(cur[2], new[2])
+            cur[3], cur[4], cur[5] = min(cur[3], new[3]), max(cur[4], new[4]), max(cur[5], new[5])
+            cur[6] += new[6]
+
+    def annotations(self) -> list[Annotation]:
+        out = []
+        for metric, (pos, t0, t1, lo, hi, diff, n) in self._by_metric.items():
+            msg = (
+                f"{_with_metric(FORCED_MONOTONICITY, metric)}, from buckets {_g(lo)} to {_g(hi)}, "
+                f"with a max diff of {format(diff, '.2g')}, over {n} samples from {_rfc3339(t0)} "
+                f"to {_rfc3339(t1)}"
+            )
+            out.append(Annotation(INFO, msg, pos))
+        return out
+
+
+def _rfc3339(ms: int) -> str:
+    """Go's ``time.Unix(ms/1000, 0).UTC().Format(time.RFC3339)`` (division truncates)."""
+    import datetime
+
+    secs = int(ms / 1000)
+    return datetime.datetime.fromtimestamp(secs, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def histogram_ignored_in_aggregation(aggregation: str, pos: int) -> Annotation:

@@ -28,6 +28,7 @@ from ..errors import QueryError, TooManySamplesError
 from ..labels import LabelTable
 from ..result import Annotation, Result
 from . import nodes as N
+from .annotations import MonotonicityFixes
 from .select import select_instant, select_range, select_smoothed, view_of
 from .values import METADATA_LABELS, Matrix, Scalar, String, Vector, collate
 
@@ -131,6 +132,7 @@ class Evaluator:
         self.text = text
         self.delayed = options.delayed_name_removal
         self._annotations: dict[str, Annotation] = {}
+        self.monotonicity = MonotonicityFixes()
 
     # ---- bookkeeping ------------------------------------------------------------------
     def annotate(self, a: Annotation) -> None:
@@ -152,6 +154,8 @@ class Evaluator:
             else np.array([self.start], dtype=np.int64)
         )
         value = self.eval(node, times)
+        for a in self.monotonicity.annotations():
+            self.annotate(a)
         annotations = list(self._annotations.values())
         if isinstance(value, String):
             return Result(

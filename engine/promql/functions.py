@@ -703,11 +703,20 @@ def _histogram_quantile(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vecto
         return Vector.empty(len(times))
     parts = []
     for q in qs:
-        out, seen, forced = bucket_quantile(q, group, bounds, sub.values, sub.present, len(first))
-        if forced.any():
-            g = int(np.flatnonzero(forced.any(axis=1))[0])
-            metric = glabels.row(g).get(METRIC_NAME, "") if ev.delayed else ""
-            ev.annotate(A.histogram_quantile_forced_monotonicity(metric, vpos))
+        out, seen, fix = bucket_quantile(q, group, bounds, sub.values, sub.present, len(first))
+        gs, ts = np.nonzero(~np.isnan(fix[:, :, 0]))
+        if len(gs):
+            names = glabels.values(METRIC_NAME)[gs] if ev.delayed else np.full(len(gs), "")
+            for name in sorted(set(names.tolist())):
+                k = names == name
+                ev.monotonicity.add(
+                    name,
+                    vpos,
+                    times[ts[k]],
+                    fix[gs[k], ts[k], 0],
+                    fix[gs[k], ts[k], 1],
+                    fix[gs[k], ts[k], 2],
+                )
         labels = glabels
         if label is not None:
             texts = [format_label_float(float(x)) for x in np.unique(q)]
