@@ -8,7 +8,7 @@ tables the README shows; :func:`write` saves both as ``benchmarks/results/<date>
 >>> fmt_seconds(0.0123), fmt_seconds(3.2), fmt_seconds(None)
 ('12.3 ms', '3.20 s', '-')
 >>> fmt_ratio(0.05), fmt_ratio(None)
-('0.050', '-')
+('0.05', '-')
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import doctest
 import gzip
 import math
 import sys
@@ -30,6 +31,10 @@ for p in (str(ROOT / "benchmarks"), str(ROOT)):
         sys.path.insert(0, p)
 
 import compare  # noqa: E402
+import meshdata  # noqa: E402
+import peers  # noqa: E402
+import queries  # noqa: E402
+import results  # noqa: E402
 from agreement import agree, old_rate_points  # noqa: E402
 from meshdata import uncompressed_bytes  # noqa: E402
 from peers import VictoriaMetricsServer, find_victoria_metrics, om_to_vm_text, vm_import_chunks  # noqa: E402
@@ -339,3 +344,10 @@ def test_victoria_metrics_imports_the_converted_text(tmp_path: Path) -> None:
         proc = vm.proc
     assert data["result"][0]["values"] == [[1700000000.941, "5"], [1700000015.002, "7.5"]]
     assert proc is not None and proc.poll() is not None  # stopped by its pid
+
+
+@pytest.mark.parametrize("module", [meshdata, peers, queries, results], ids=lambda m: m.__name__)
+def test_docstring_examples_of_the_benchmark_modules(module: object) -> None:
+    """``benchmarks/`` is outside ``make test``'s doctest collection: run them here."""
+    failed, attempted = doctest.testmod(module)  # type: ignore[arg-type]
+    assert attempted > 0 and failed == 0
