@@ -128,12 +128,15 @@ def median_time(fn: Callable[[], float], runs: int) -> tuple[float, list[float]]
     return statistics.median(times), times
 
 
-def check_disk(folder: Path, hours: float, capture_cached: bool) -> dict[str, float]:
-    """Raise :class:`SetupError` unless ``folder``'s disk can hold the OpenMetrics view
-    (deleted once loaded), the TSDB blocks, VictoriaMetrics' data and the capture."""
+def check_disk(
+    folder: Path, hours: float, capture_cached: bool, peers: bool = True
+) -> dict[str, float]:
+    """Raise :class:`SetupError` unless ``folder``'s disk can hold the capture and, for
+    the ``peers``, the OpenMetrics view (deleted once loaded), the TSDB blocks and
+    VictoriaMetrics' data."""
     samples = hours * SAMPLES_PER_HOUR
-    om = samples * OM_BYTES_PER_SAMPLE
-    need = om + samples * 6 + (0 if capture_cached else hours * 80e6) + 1e9
+    om = samples * OM_BYTES_PER_SAMPLE if peers else 0.0
+    need = om + (samples * 6 if peers else 0) + (0 if capture_cached else hours * 80e6) + 1e9
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
     if free < need:
@@ -199,7 +202,8 @@ class Comparison:
         import engine
 
         cached = (self.data.folder / "capture.done").exists()
-        disk = check_disk(self.workdir, self.args.hours, cached)
+        peers = self.prom_bins is not None or self.vm_bin is not None
+        disk = check_disk(self.workdir, self.args.hours, cached, peers)
         log(
             f"data set {self.data.name} in {self.data.folder}"
             f"{' (cached)' if cached else ''}; disk {disk['free_gb']:.0f} GB free"
