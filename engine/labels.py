@@ -114,21 +114,31 @@ class LabelTable:
     """Label sets of ``n`` series, column-wise.
 
     ``cols`` maps a label name to an ``int32`` array of :data:`POOL` ids, one per series;
-    0 means the series has no such label. Tables are immutable by convention: every
-    method returns a new table and shares unchanged columns.
+    0 means the series has no such label. A column may hold only zeros (a name no series
+    of this table has): :meth:`names` leaves it out. Tables are immutable by convention:
+    every method returns a new table and shares unchanged columns.
     """
 
-    __slots__ = ("n", "cols")
+    __slots__ = ("n", "cols", "_names")
 
     def __init__(self, n: int, cols: Mapping[str, np.ndarray] | None = None) -> None:
         self.n = int(n)
         self.cols: dict[str, np.ndarray] = {}
+        self._names: list[str] | None = None
         for name, codes in (cols or {}).items():
             codes = np.asarray(codes, dtype=np.int32)
             if codes.shape != (self.n,):
                 raise ValueError(f"column {name!r} has shape {codes.shape}, expected ({self.n},)")
-            if codes.any():
-                self.cols[name] = codes
+            self.cols[name] = codes
+
+    @classmethod
+    def _of(cls, n: int, cols: dict[str, np.ndarray]) -> LabelTable:
+        """A table over columns already checked (int32, length ``n``): no copies, no checks."""
+        t = cls.__new__(cls)
+        t.n = n
+        t.cols = cols
+        t._names = None
+        return t
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -164,7 +174,9 @@ class LabelTable:
 
     def names(self) -> list[str]:
         """Sorted label names present in at least one series."""
-        return sorted(self.cols)
+        if self._names is None:
+            self._names = sorted(k for k, c in self.cols.items() if c.any())
+        return self._names
 
     def get(self, name: str) -> np.ndarray:
         """Value ids of label ``name`` (zeros where absent)."""
@@ -200,21 +212,24 @@ class LabelTable:
         idx = np.asarray(idx)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
-        return LabelTable(len(idx), {k: c[idx] for k, c in self.cols.items()})
+        return LabelTable._of(len(idx), {k: c[idx] for k, c in self.cols.items()})
 
     def drop(self, names: Iterable[str]) -> LabelTable:
         names = set(names)
-        return LabelTable(self.n, {k: c for k, c in self.cols.items() if k not in names})
+        return LabelTable._of(self.n, {k: c for k, c in self.cols.items() if k not in names})
 
     def keep(self, names: Iterable[str]) -> LabelTable:
         names = set(names)
-        return LabelTable(self.n, {k: c for k, c in self.cols.items() if k in names})
+        return LabelTable._of(self.n, {k: c for k, c in self.cols.items() if k in names})
 
     def with_column(self, name: str, codes: np.ndarray) -> LabelTable:
         """A copy with label ``name`` set to ``codes`` (0 removes it)."""
+        codes = np.asarray(codes, dtype=np.int32)
+        if codes.shape != (self.n,):
+            raise ValueError(f"column {name!r} has shape {codes.shape}, expected ({self.n},)")
         cols = dict(self.cols)
-        cols[name] = np.asarray(codes, dtype=np.int32)
-        return LabelTable(self.n, cols)
+        cols[name] = codes
+        return LabelTable._of(self.n, cols)
 
     def with_value(self, name: str, value: str) -> LabelTable:
         """A copy with label ``name`` set to ``value`` on every series."""

@@ -78,29 +78,30 @@ def compile_regex(pattern: str) -> re2._Regexp:
         raise PromReplayError(f"error parsing regexp: {reason}: `{pattern}`") from None
 
 
-def _value_mask(table: LabelTable, m: Matcher) -> np.ndarray:
-    codes = table.get(m.name)
+def _value_mask(codes: np.ndarray, m: Matcher) -> np.ndarray:
+    """Which of ``codes`` (value ids of label ``m.name``) satisfy ``m``."""
     if m.op in ("=", "!="):
         target = POOL._ids.get(m.value)
-        hit = np.zeros(table.n, bool) if target is None else codes == target
+        hit = np.zeros(len(codes), bool) if target is None else codes == target
         return hit if m.op == "=" else ~hit
-    uniq = np.unique(codes)
+    uniq, inverse = np.unique(codes, return_inverse=True)
     strings = POOL.strings(uniq)
     ok = np.fromiter((m.matches(s) for s in strings), dtype=bool, count=len(uniq))
-    return ok[np.searchsorted(uniq, codes)]
+    return ok[inverse.reshape(-1)]
 
 
 def match_series(table: LabelTable, matchers: Sequence[Matcher]) -> np.ndarray:
     """Indices (sorted) of the series of ``table`` that satisfy every matcher."""
-    mask = np.ones(table.n, dtype=bool)
+    ids = np.arange(table.n)
     # cheap equality matchers first; they narrow what the regexes must look at
-    for m in sorted(matchers, key=lambda m: m.op not in ("=",)):
-        if not mask.any():
+    for m in sorted(matchers, key=lambda m: m.op != "="):
+        if len(ids) == 0:
             break
-        idx = np.flatnonzero(mask)
-        sub = table.take(idx) if len(idx) < table.n else table
-        mask[idx] = _value_mask(sub, m)
-    return np.flatnonzero(mask)
+        codes = table.get(m.name)
+        if len(ids) < table.n:
+            codes = codes[ids]
+        ids = ids[_value_mask(codes, m)]
+    return ids
 
 
 def parse_matchers(text: str) -> list[Matcher]:
