@@ -13,7 +13,7 @@ import numpy as np
 
 from .jit import kernel
 from .kahan import kahan_inc
-from .over_time import quantile_sorted
+from .over_time import quantile_in_place
 
 __all__ = ["AGG_KINDS", "aggregate", "aggregate_quantile", "select_k"]
 
@@ -136,7 +136,7 @@ def aggregate_quantile(values, present, group, n_groups, q):
                     buf[n] = values[s, t]
                     n += 1
             if n > 0:
-                out[g, t] = quantile_sorted(q[t], buf[:n])
+                out[g, t] = quantile_in_place(q[t], buf, n)
                 seen[g, t] = True
     return out, seen
 

@@ -67,45 +67,51 @@ KINDS = {
 
 
 @kernel
-def _sorted_nan_first(vals):
-    """Ascending order with NaNs first, as Go's sort with ``vectorByValueHeap.Less``."""
-    n = len(vals)
-    out = np.empty(n, np.float64)
+def sort_nan_first(buf, n):
+    """Sort ``buf[:n]`` in place, ascending with NaNs first, as Go's ``sort.Sort`` with
+    ``vectorByValueHeap.Less`` orders them. Small windows use an insertion sort (no
+    allocation), larger ones numpy's."""
     k = 0
     for i in range(n):
-        if np.isnan(vals[i]):
-            out[k] = vals[i]
+        if np.isnan(buf[i]):
+            buf[i], buf[k] = buf[k], buf[i]
             k += 1
-    rest = np.empty(n - k, np.float64)
-    m = 0
-    for i in range(n):
-        if not np.isnan(vals[i]):
-            rest[m] = vals[i]
-            m += 1
-    rest.sort()
-    out[k:] = rest
-    return out
+    if n - k <= 32:
+        for i in range(k + 1, n):
+            v = buf[i]
+            j = i - 1
+            while j >= k and buf[j] > v:
+                buf[j + 1] = buf[j]
+                j -= 1
+            buf[j + 1] = v
+    else:
+        buf[k:n].sort()
 
 
 @kernel
-def quantile_sorted(q, vals):
-    """Prometheus' ``quantile(q, values)``: linear interpolation between closest ranks.
-
-    NaN for no values or NaN ``q``; -Inf for ``q < 0``; +Inf for ``q > 1``.
-    """
-    n = len(vals)
+def quantile_in_place(q, buf, n):
+    """Prometheus' ``quantile(q, values)`` over ``buf[:n]`` (sorted in place): linear
+    interpolation between the closest ranks; NaN for no values or NaN ``q``; -Inf for
+    ``q < 0``; +Inf for ``q > 1``."""
     if n == 0 or np.isnan(q):
         return np.nan
     if q < 0:
         return -np.inf
     if q > 1:
         return np.inf
-    v = _sorted_nan_first(vals)
+    sort_nan_first(buf, n)
     rank = q * (n - 1)
     lower = max(0.0, np.floor(rank))
     upper = min(n - 1.0, lower + 1.0)
     weight = rank - np.floor(rank)
-    return v[int(lower)] * (1 - weight) + v[int(upper)] * weight
+    return buf[int(lower)] * (1 - weight) + buf[int(upper)] * weight
+
+
+@kernel
+def quantile_sorted(q, vals):
+    """:func:`quantile_in_place` over a copy of ``vals``."""
+    buf = vals.copy()
+    return quantile_in_place(q, buf, len(buf))
 
 
 @kernel
@@ -147,7 +153,7 @@ def _linear_regression(ts, values, a, b, intercept_t):
 
 
 @kernel
-def _reduce(kind, ts, values, a, b, p1, p2, eval_t):
+def _reduce(kind, ts, values, a, b, p1, p2, eval_t, buf):
     n = b - a
     if kind == SUM:
         total = 0.0
@@ -228,17 +234,17 @@ def _reduce(kind, ts, values, a, b, p1, p2, eval_t):
             return np.sqrt(variance)
         return variance
     if kind == QUANTILE:
-        return quantile_sorted(p1, values[a:b])
+        buf[:n] = values[a:b]
+        return quantile_in_place(p1, buf, n)
     if kind == MAD:
-        window = values[a:b]
-        for i in range(n):
-            if np.isnan(window[i]):
+        for i in range(a, b):
+            if np.isnan(values[i]):
                 return np.nan  # 3.14: any NaN in the range makes the result NaN
-        median = quantile_sorted(0.5, window)
-        dev = np.empty(n, np.float64)
+        buf[:n] = values[a:b]
+        median = quantile_in_place(0.5, buf, n)
         for i in range(n):
-            dev[i] = abs(window[i] - median)
-        return quantile_sorted(0.5, dev)
+            buf[i] = abs(values[a + i] - median)
+        return quantile_in_place(0.5, buf, n)
     if kind == CHANGES:
         changes = 0
         for i in range(a + 1, b):
@@ -287,12 +293,66 @@ def over_time(kind, ts, values, start, end, p1, p2, eval_t, min_samples):
     S, T = start.shape
     out = np.zeros((S, T), np.float64)
     present = np.zeros((S, T), np.bool_)
+    if kind == MIN or kind == MAX:
+        _sliding_extreme(values, start, end, kind == MAX, out, present)
+        return out, present
+    longest = 0
+    for s in range(S):
+        for j in range(T):
+            longest = max(longest, end[s, j] - start[s, j])
+    buf = np.empty(longest, np.float64)
     for s in range(S):
         for j in range(T):
             a = start[s, j]
             b = end[s, j]
             if b - a < min_samples:
                 continue
-            out[s, j] = _reduce(kind, ts, values, a, b, p1[j], p2[j], eval_t[j])
+            out[s, j] = _reduce(kind, ts, values, a, b, p1[j], p2[j], eval_t[j], buf)
             present[s, j] = True
     return out, present
+
+
+@kernel
+def _sliding_extreme(values, start, end, is_max, out, present):
+    """min/max_over_time with a monotonic deque per series, O(samples + steps) instead of
+    O(steps x window). ``compareOverTime`` keeps the first value and replaces it by any
+    larger (smaller) one, or whenever it holds NaN: the result is the extreme of the
+    window's non-NaN values, or NaN when all of them are NaN. Windows whose edges do not
+    move forward (rare) are scanned directly."""
+    S, T = start.shape
+    span = 0
+    for s in range(S):
+        for j in range(T):
+            span = max(span, end[s, j] - start[s, 0] if end[s, j] > start[s, 0] else end[s, j] - start[s, j])
+    dq = np.empty(max(span, 1), np.int64)
+    for s in range(S):
+        head = 0
+        tail = 0
+        pushed = start[s, 0] if T else 0
+        for j in range(T):
+            a = start[s, j]
+            b = end[s, j]
+            if b <= a:
+                continue
+            if (j > 0 and (a < start[s, j - 1] or b < end[s, j - 1])) or pushed > b:
+                head = 0  # the window moved back: start over from it
+                tail = 0
+                pushed = a
+            if pushed < a:
+                pushed = a
+            while pushed < b:
+                v = values[pushed]
+                if not np.isnan(v):
+                    if is_max:
+                        while tail > head and values[dq[tail - 1]] < v:
+                            tail -= 1
+                    else:
+                        while tail > head and values[dq[tail - 1]] > v:
+                            tail -= 1
+                    dq[tail] = pushed
+                    tail += 1
+                pushed += 1
+            while tail > head and dq[head] < a:
+                head += 1
+            out[s, j] = values[dq[head]] if tail > head else np.nan
+            present[s, j] = True
