@@ -12,7 +12,7 @@ import numpy as np
 
 from .jit import kernel
 
-__all__ = ["counter_resets", "extrapolated_rate", "instant_value"]
+__all__ = ["counter_resets", "extrapolated_rate", "extrapolated_rate_fused", "instant_value"]
 
 
 @kernel
@@ -40,6 +40,42 @@ def counter_resets(offsets, values):
     return pos, prefix
 
 
+@kernel(inline="always")
+def _rate_window(
+    ts, values, a, b, rs, re, reset_pos, reset_prefix, is_counter, is_rate, range_seconds
+):
+    """The extrapolated rate of samples ``[a, b)`` in the window ``(rs, re]`` (NaN when
+    there are fewer than two samples: no output)."""
+    if b - a < 2:
+        return np.nan, False
+    first_v = values[a]
+    result = values[b - 1] - first_v
+    if is_counter:
+        for r in range(reset_prefix[a], reset_prefix[b - 1]):
+            result += values[reset_pos[r] - 1]
+    first_t = ts[a]
+    last_t = ts[b - 1]
+    to_start = (first_t - rs) / 1000.0
+    to_end = (re - last_t) / 1000.0
+    sampled = (last_t - first_t) / 1000.0
+    avg = sampled / (b - a - 1)
+    threshold = avg * 1.1
+    if to_start >= threshold:
+        to_start = avg / 2.0
+    if is_counter:
+        to_zero = to_start
+        if result > 0 and first_v >= 0:
+            to_zero = sampled * (first_v / result)
+        if to_zero < to_start:
+            to_start = to_zero
+    if to_end >= threshold:
+        to_end = avg / 2.0
+    factor = (sampled + to_start + to_end) / sampled
+    if is_rate:
+        factor /= range_seconds
+    return result * factor, True
+
+
 @kernel
 def extrapolated_rate(
     ts,
@@ -54,7 +90,7 @@ def extrapolated_rate(
     is_rate,
     range_seconds,
 ):
-    """Prometheus' extrapolated rate over windows ``[start, end)``.
+    """Prometheus' extrapolated rate over windows ``[start, end)`` (``extrapolatedRate``).
 
     - fewer than two samples: no output;
     - result = last - first, plus the value before each counter reset (counters);
@@ -68,40 +104,66 @@ def extrapolated_rate(
     present = np.zeros((S, T), np.bool_)
     for s in range(S):
         for j in range(T):
-            a = start[s, j]
-            b = end[s, j]
-            if b - a < 2:
-                continue
-            first_v = values[a]
-            result = values[b - 1] - first_v
-            if is_counter:
-                lo = reset_prefix[a]
-                hi = reset_prefix[b - 1]
-                for r in range(lo, hi):
-                    k = reset_pos[r]
-                    result += values[k - 1]
-            first_t = ts[a]
-            last_t = ts[b - 1]
-            to_start = (first_t - range_start[j]) / 1000.0
-            to_end = (range_end[j] - last_t) / 1000.0
-            sampled = (last_t - first_t) / 1000.0
-            avg = sampled / (b - a - 1)
-            threshold = avg * 1.1
-            if to_start >= threshold:
-                to_start = avg / 2.0
-            if is_counter:
-                to_zero = to_start
-                if result > 0 and first_v >= 0:
-                    to_zero = sampled * (first_v / result)
-                if to_zero < to_start:
-                    to_start = to_zero
-            if to_end >= threshold:
-                to_end = avg / 2.0
-            factor = (sampled + to_start + to_end) / sampled
-            if is_rate:
-                factor /= range_seconds
-            out[s, j] = result * factor
-            present[s, j] = True
+            out[s, j], present[s, j] = _rate_window(
+                ts,
+                values,
+                start[s, j],
+                end[s, j],
+                range_start[j],
+                range_end[j],
+                reset_pos,
+                reset_prefix,
+                is_counter,
+                is_rate,
+                range_seconds,
+            )
+    return out, present
+
+
+@kernel
+def extrapolated_rate_fused(
+    ts,
+    values,
+    seg_start,
+    seg_end,
+    lo,
+    hi,
+    reset_pos,
+    reset_prefix,
+    is_counter,
+    is_rate,
+    range_seconds,
+):
+    """:func:`extrapolated_rate` with the window bounds found on the way (one forward
+    pass per series; ``lo``/``hi`` must be non-decreasing): no bound arrays are built."""
+    S = len(seg_start)
+    T = len(lo)
+    out = np.zeros((S, T), np.float64)
+    present = np.zeros((S, T), np.bool_)
+    for s in range(S):
+        b0 = seg_end[s]
+        i = seg_start[s]
+        k = i
+        for j in range(T):
+            while i < b0 and ts[i] <= lo[j]:
+                i += 1
+            if k < i:
+                k = i
+            while k < b0 and ts[k] <= hi[j]:
+                k += 1
+            out[s, j], present[s, j] = _rate_window(
+                ts,
+                values,
+                i,
+                k,
+                lo[j],
+                hi[j],
+                reset_pos,
+                reset_prefix,
+                is_counter,
+                is_rate,
+                range_seconds,
+            )
     return out, present
 
 

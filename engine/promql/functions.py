@@ -21,7 +21,7 @@ from ..gostrconv import parse_float
 from ..kernels import over_time as K
 from ..kernels.extended import extended_rate
 from ..kernels.quantile import bucket_fraction, bucket_quantile
-from ..kernels.rate import extrapolated_rate, instant_value
+from ..kernels.rate import extrapolated_rate, extrapolated_rate_fused, instant_value
 from ..labels import (
     METRIC_NAME,
     POOL,
@@ -123,6 +123,24 @@ def _vector_result(
 def _rate(is_counter: bool, is_rate: bool) -> Impl:
     def impl(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
         m = _matrix_arg(ev, call, times)
+        if not m.extended and _monotone(m.lo) and _monotone(m.hi):
+            resets = m.reset_index()
+            out, present = extrapolated_rate_fused(
+                m.ts,
+                m.values,
+                m.seg_start,
+                m.seg_end,
+                m.lo,
+                m.hi,
+                resets[0],
+                resets[1],
+                is_counter,
+                is_rate,
+                m.range_ms / 1000.0,
+            )
+            if is_counter:
+                _non_counter_info(ev, call, m, present)
+            return _vector_result(ev, m, out, present)
         start, end = m.bounds()
         if m.extended:
             out, present = extended_rate(
@@ -157,6 +175,10 @@ def _rate(is_counter: bool, is_rate: bool) -> Impl:
         return _vector_result(ev, m, out, present)
 
     return impl
+
+
+def _monotone(a: np.ndarray) -> bool:
+    return len(a) < 2 or bool((a[1:] >= a[:-1]).all())
 
 
 def _non_counter_info(ev: Evaluator, call: N.Call, m: Matrix, present: np.ndarray) -> None:
