@@ -340,6 +340,45 @@ def _from_table(path: Path, table: pa.Table, header: dict[str, Any]) -> Store:
     )
 
 
+# Fixed-width Arrow types the loader reads, and their numpy dtypes.
+_NUMPY_TYPES = {
+    pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64,
+    pa.uint8(): np.uint8, pa.uint16(): np.uint16, pa.uint32(): np.uint32,
+    pa.uint64(): np.uint64, pa.float64(): np.float64,
+}
+
+
+def _numpy(arr: pa.Array) -> np.ndarray:
+    """The values of a fixed-width Arrow array as numpy, null slots unspecified.
+
+    Reads the data buffer directly: pyarrow's own ``to_numpy`` goes through its pandas
+    bridge, which imports pandas (half a second of every process's first query).
+
+    >>> _numpy(pa.array([3, 1, 2], pa.int64()).slice(1)).tolist()
+    [1, 2]
+    """
+    dtype = _NUMPY_TYPES.get(arr.type)
+    if dtype is None:
+        raise TypeError(f"no numpy conversion for {arr.type}")
+    data = arr.buffers()[1]
+    if data is None or len(arr) == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(data, dtype, count=len(arr), offset=arr.offset * np.dtype(dtype).itemsize)
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    """Boolean mask of ``arr``'s non-null slots, read from its validity bitmap.
+
+    >>> _valid(pa.array([1, None, 3], pa.int64())).tolist()
+    [True, False, True]
+    """
+    bitmap = arr.buffers()[0]
+    if bitmap is None or arr.null_count == 0:
+        return np.ones(len(arr), bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, np.uint8), bitorder="little")
+    return bits[arr.offset : arr.offset + len(arr)].astype(bool)
+
+
 def _list_column(
     name: str, col: pa.ChunkedArray, value_type: pa.DataType, bad: Any
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -349,13 +388,11 @@ def _list_column(
     arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if arr.null_count:
         raise bad(f"nulls in column {name!r}")
-    offsets = arr.offsets.to_numpy().astype(np.int64)
+    offsets = _numpy(arr.offsets).astype(np.int64)
     values = arr.values.slice(offsets[0], offsets[-1] - offsets[0]) if len(offsets) else arr.values
     if values.null_count:
         raise bad("null samples")
-    return offsets - offsets[0], values.to_numpy(zero_copy_only=False).astype(
-        value_type.to_pandas_dtype()
-    )
+    return offsets - offsets[0], _numpy(values).copy()
 
 
 def _label_table(n: int, cols: dict[str, pa.ChunkedArray | pa.Array], bad: Any) -> LabelTable:
@@ -371,8 +408,8 @@ def _label_table(n: int, cols: dict[str, pa.ChunkedArray | pa.Array], bad: Any) 
             ):
                 raise bad(f"label column {name!r} has type {chunk.type}")
             ids = POOL.intern_many(chunk.dictionary.to_pylist())
-            idx = chunk.indices.to_numpy(zero_copy_only=False)
-            valid = np.asarray(chunk.is_valid())
+            idx = _numpy(chunk.indices)
+            valid = _valid(chunk)
             if np.any(valid & ((idx < 0) | (idx >= len(ids)))):
                 raise bad(f"label column {name!r} has dictionary indices out of range")
             codes = np.zeros(len(chunk), np.int32)
@@ -385,13 +422,21 @@ def _label_table(n: int, cols: dict[str, pa.ChunkedArray | pa.Array], bad: Any) 
     return LabelTable(n, out)
 
 
+def _field(rows: pa.StructArray, name: str, dtype: type) -> np.ndarray:
+    """One field of a struct array, which must be null-free, as numpy ``dtype``."""
+    col = rows.field(name)
+    if col.null_count:
+        raise ValueError(f"nulls in {name!r}")
+    return _numpy(col).astype(dtype)
+
+
 def _read_exemplars(col: pa.ChunkedArray, n: int, expected: int, bad: Any) -> Exemplars:
     arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if not pa.types.is_large_list(arr.type) or not pa.types.is_struct(arr.type.value_type):
         raise bad(f"exemplars column has type {arr.type}")
     if arr.null_count:
         raise bad("null exemplar lists")
-    offsets = arr.offsets.to_numpy().astype(np.int64)
+    offsets = _numpy(arr.offsets).astype(np.int64)
     start, end = int(offsets[0]), int(offsets[-1])
     offsets = offsets - start
     counts = np.diff(offsets)
@@ -400,9 +445,9 @@ def _read_exemplars(col: pa.ChunkedArray, n: int, expected: int, bad: Any) -> Ex
     rows = arr.values.slice(start, end - start)
     st = rows.type
     try:
-        pos = rows.field("pos").to_numpy(zero_copy_only=False).astype(np.int64)
-        ts = rows.field("ts").to_numpy(zero_copy_only=False).astype(np.int64)
-        vbits = rows.field("value").to_numpy(zero_copy_only=False).astype(np.uint64)
+        pos = _field(rows, "pos", np.int64)
+        ts = _field(rows, "ts", np.int64)
+        vbits = _field(rows, "value", np.uint64)
     except (KeyError, pa.ArrowException, TypeError, ValueError) as e:
         raise bad(f"exemplar columns: {e}") from None
     seen = np.zeros(expected, bool)
