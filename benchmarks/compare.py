@@ -19,7 +19,8 @@ What it does:
 3. runs each query of :mod:`queries` as a range query over the whole set at a 60 s step
    and as an instant query at its end: a warm-up, then the median of ``--runs`` runs.
    promreplay's time is measured in process on one core (``os.sched_setaffinity`` and
-   ``NUMBA_NUM_THREADS=1``; ``--cores 2`` for the two-core figure); Prometheus' is its
+   ``NUMBA_NUM_THREADS=1``; ``--cores 2`` for the two-core figure, which also sets
+   ``QueryOptions.threads=2``); Prometheus' is its
    engine's ``evalTotalTime`` (``stats=all``); VictoriaMetrics' is the request's wall time
    (``nocache=1``, server started with ``-search.disableCache``);
 4. checks that promreplay's answers equal Prometheus' (:mod:`agreement`);
@@ -325,7 +326,7 @@ class Comparison:
         lo, hi = self.db.samples.time_range()
         grid = Grid.over(int(lo), int(hi), round(self.args.step * 1000))
         self.grid = grid
-        opts = QueryOptions()
+        opts = QueryOptions(threads=self.args.cores)
         times = {
             "range": grid.start_ms + grid.step_ms * np.arange(grid.steps),
             "instant": np.array([grid.end_ms]),
@@ -436,7 +437,14 @@ class Comparison:
             prof = cProfile.Profile()
             with pinned(self.args.cores):
                 prof.enable()
-                range_query(self.db, q.expr, g.start_ms, g.end_ms, g.step_ms, QueryOptions())
+                range_query(
+                    self.db,
+                    q.expr,
+                    g.start_ms,
+                    g.end_ms,
+                    g.step_ms,
+                    QueryOptions(threads=self.args.cores),
+                )
                 prof.disable()
             out.write(f"==== ({q.key}) {q.expr}\n")
             stats = pstats.Stats(prof, stream=out)

@@ -40,8 +40,24 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--lookback-delta", default="5m", help="instant selector lookback (default 5m)")
     p.add_argument("--max-samples", type=int, default=50_000_000)
     p.add_argument("--experimental", action="store_true", help="enable experimental functions")
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=1,
+        help="cores for the range-vector kernels of large queries (default 1; same results)",
+    )
     p.add_argument("--strict", action="store_true", help="fail on malformed scrapes")
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         "lookback_delta": parse_duration_seconds(args.lookback_delta),
         "max_samples": args.max_samples,
         "experimental": args.experimental,
+        "threads": args.threads,
     }
     if args.start is not None:
         start = parse_time(args.start, lo, hi)

@@ -52,6 +52,8 @@ class QueryOptions:
     - ``experimental``: experimental functions and syntax.
     - ``default_subquery_step_ms``: the step of ``x[10m:]`` (a server uses its global
       evaluation interval, 1m).
+    - ``threads``: cores the range-vector kernels may use (1: the calling thread only).
+      Results are the same for any value; large queries run faster with more.
     """
 
     lookback_delta_ms: int = 300_000
@@ -59,6 +61,7 @@ class QueryOptions:
     delayed_name_removal: bool = False
     experimental: bool = False
     default_subquery_step_ms: int = 60_000
+    threads: int = 1
 
 
 def go_round(x: float) -> int:

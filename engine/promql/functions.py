@@ -22,6 +22,7 @@ from ..kernels import over_time as K
 from ..kernels.extended import extended_rate
 from ..kernels.quantile import bucket_fraction, bucket_quantile
 from ..kernels.rate import extrapolated_rate, extrapolated_rate_fused, instant_value
+from ..kernels.threads import split_rows
 from ..labels import (
     METRIC_NAME,
     POOL,
@@ -125,18 +126,22 @@ def _rate(is_counter: bool, is_rate: bool) -> Impl:
         m = _matrix_arg(ev, call, times)
         if not m.extended and _monotone(m.lo) and _monotone(m.hi):
             resets = m.reset_index()
-            out, present = extrapolated_rate_fused(
-                m.ts,
-                m.values,
-                m.seg_start,
-                m.seg_end,
-                m.lo,
-                m.hi,
-                resets[0],
-                resets[1],
-                is_counter,
-                is_rate,
-                m.range_ms / 1000.0,
+            out, present = _by_series(
+                ev,
+                m,
+                lambda a, b: extrapolated_rate_fused(
+                    m.ts,
+                    m.values,
+                    m.seg_start[a:b],
+                    m.seg_end[a:b],
+                    m.lo,
+                    m.hi,
+                    resets[0],
+                    resets[1],
+                    is_counter,
+                    is_rate,
+                    m.range_ms / 1000.0,
+                ),
             )
             if is_counter:
                 _non_counter_info(ev, call, m, present)
@@ -157,24 +162,37 @@ def _rate(is_counter: bool, is_rate: bool) -> Impl:
             )
         else:
             resets = m.reset_index()
-            out, present = extrapolated_rate(
-                m.ts,
-                m.values,
-                start,
-                end,
-                m.lo,
-                m.hi,
-                resets[0],
-                resets[1],
-                is_counter,
-                is_rate,
-                m.range_ms / 1000.0,
+            out, present = _by_series(
+                ev,
+                m,
+                lambda a, b: extrapolated_rate(
+                    m.ts,
+                    m.values,
+                    start[a:b],
+                    end[a:b],
+                    m.lo,
+                    m.hi,
+                    resets[0],
+                    resets[1],
+                    is_counter,
+                    is_rate,
+                    m.range_ms / 1000.0,
+                ),
             )
         if is_counter:
             _non_counter_info(ev, call, m, present)
         return _vector_result(ev, m, out, present)
 
     return impl
+
+
+def _by_series(
+    ev: Evaluator, m: Matrix, call: Callable[[int, int], tuple[np.ndarray, ...]]
+) -> tuple[np.ndarray, ...]:
+    """``call(0, n_series)`` for a kernel over ``m``'s series, split across
+    ``QueryOptions.threads`` when the query is large (samples plus output cells)."""
+    weights = (m.seg_end - m.seg_start) + len(m.lo)
+    return split_rows(ev.options.threads, len(m.seg_start), call, weights=weights)
 
 
 def _monotone(a: np.ndarray) -> bool:
@@ -204,7 +222,10 @@ FUNCTIONS["delta"] = _rate(False, False)
 def _instant_value(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
     m = _matrix_arg(ev, call, times)
     start, end = m.bounds()
-    out, present = instant_value(m.ts, m.values, start, end, call.func == "irate")
+    is_rate = call.func == "irate"
+    out, present = _by_series(
+        ev, m, lambda a, b: instant_value(m.ts, m.values, start[a:b], end[a:b], is_rate)
+    )
     return _vector_result(ev, m, out, present)
 
 
@@ -246,7 +267,13 @@ def _apply_over_time(
     min_samples = (
         2 if call.func in ("deriv", "predict_linear", "double_exponential_smoothing") else 1
     )
-    out, present = K.over_time(kind, m.ts, m.values, start, end, p1, p2, times, min_samples)
+    out, present = _by_series(
+        ev,
+        m,
+        lambda a, b: K.over_time(
+            kind, m.ts, m.values, start[a:b], end[a:b], p1, p2, times, min_samples
+        ),
+    )
     keep_name = call.func in ("last_over_time", "first_over_time")
     return _vector_result(ev, m, out, present, drop=not keep_name)
 
@@ -268,7 +295,11 @@ def _quantile_over_time(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vecto
     bad = has & (np.isnan(q) | (q < 0) | (q > 1))
     if bad.any():
         ev.annotate(A.invalid_quantile(float(q[np.flatnonzero(bad)[0]]), _unwrap(call.args[0]).pos))
-    out, present = K.over_time(K.QUANTILE, m.ts, m.values, start, end, q, q, times, 1)
+    out, present = _by_series(
+        ev,
+        m,
+        lambda a, b: K.over_time(K.QUANTILE, m.ts, m.values, start[a:b], end[a:b], q, q, times, 1),
+    )
     return _vector_result(ev, m, out, present)
 
 

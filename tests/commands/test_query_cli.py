@@ -106,3 +106,28 @@ def test_bad_time_is_a_clean_error(store_path, capsys):
     code, _, err = run(capsys, "query", store_path, "up", "--time", "yesterday")
     assert code == 1
     assert "bad time 'yesterday'" in err
+
+
+def test_threads_option(store_path, capsys, monkeypatch):
+    monkeypatch.setattr("engine.kernels.threads.MIN_WORK", 0)  # split even this small store
+    expr = "rate(istio_requests_total[5m])"
+    outs = []
+    for n in ("1", "2"):
+        code, out, _ = run(
+            capsys,
+            "query",
+            store_path,
+            expr,
+            "--start",
+            "start+10m",
+            "--format",
+            "json",
+            "--threads",
+            n,
+        )
+        assert code == 0
+        outs.append(json.loads(out)["data"]["result"])
+    assert len(outs[0]) == 2 and outs[0] == outs[1]
+    with pytest.raises(SystemExit):
+        main(["query", store_path, expr, "--threads", "0"])
+    assert "--threads: expected a positive integer, got '0'" in capsys.readouterr().err
