@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import IngestError
+from ..kernels.scrapeloop import LOOP_FIELDS, LOOP_GONE, LOOP_HONOR_TS, LOOP_ITER, LOOP_STAMP
 from ..labels import Labels
 from ..store import FamilyMeta
 from .gofloat import go_unquote, normalize_label_float, parse_sample_float
@@ -163,7 +164,7 @@ class _SeriesCache:
         self.st = np.array([0, 0, 0, -1], np.int64)  # n_slots, arena_used, scan_id, first
         self.ht = np.zeros(1024, np.int64)
         cap = 256
-        self.slots = _slot_block(cap)  # offset, length, last scan id, successor
+        self.slots = _slot_block(cap)  # offset, length, last scan id, successor, modes
         self.slot_hash = np.zeros(cap, np.uint64)
         self.arena = np.zeros(1 << 16, np.uint8)
 
@@ -181,7 +182,7 @@ class _SeriesCache:
             self.slots = grown
             self.slot_hash = _grow(self.slot_hash, new, 0)
         if 2 * need > len(self.ht):
-            from ..kernels.textscan import rehash
+            from ..kernels.seriescache import rehash
 
             size = len(self.ht)
             while size < 4 * need:
@@ -198,8 +199,8 @@ class _SeriesCache:
 
 
 def _slot_block(cap: int) -> np.ndarray:
-    block = np.zeros((cap, 4), np.int64)
-    block[:, 2:] = -1
+    block = np.zeros((cap, 5), np.int64)
+    block[:, 2:4] = -1
     return block
 
 
@@ -557,14 +558,14 @@ def apply_target_labels(
     names = {k for k, _ in pairs}
     if (
         len(names) == len(pairs)
-        and not names.intersection(k for k, _ in target)
-        and all(v for _, v in pairs)
         and "" not in names
+        and not names.intersection(k for k, _ in target)
     ):
-        # the common case: nothing to rename, drop or reject (but a missing name)
-        if "__name__" not in names:
+        # the common case: nothing to rename or reject; an empty value is no label
+        kept = [kv for kv in pairs if kv[1]]
+        if not any(k == "__name__" for k, _ in kept):
             raise _LabelError("missing metric name (__name__ label)")
-        return tuple(sorted([*pairs, *target]))
+        return tuple(sorted([*kept, *target]))
     base = sorted(pairs, key=lambda kv: kv[0])
     b = _Builder(base)
     if honor_labels:
@@ -700,7 +701,10 @@ class TargetParser:
         self._ws = _Workspace()
         self._slot_sid = np.full(0, -1, np.int64)
         self._slot_iter = np.full(0, -1, np.int64)
-        self._iter = 0
+        #: scrape-loop state shared with :func:`~engine.kernels.scrapeloop.replay_scrape`
+        #: (its ``LOOP_*`` fields: cache iteration, stamps, ...)
+        self.loop = np.zeros(LOOP_FIELDS, np.int64)
+        self.loop[LOOP_HONOR_TS] = honor_timestamps
         self.keys: list[Labels] = []
         self._key_ids: dict[Labels, int] = {}
         self.metadata: dict[str, FamilyMeta] = {}
@@ -708,14 +712,12 @@ class TargetParser:
         self._meta_current: dict[tuple[str, int], str] = {}
         self._last_exemplar: dict[int, tuple[int, float, tuple]] = {}
         self._stamp = np.zeros(0, np.int64)
-        self._stamp_id = 0
         self._gone = np.zeros(0, np.int64)
-        self._gone_id = 0
 
     # -- the scrape cache's iteration counter, for empty scrapes -----------------------------
     def empty_scrape(self) -> None:
         """An empty body (or a failed fetch): only the iteration advances."""
-        self._iter += 1
+        self.loop[LOOP_ITER] += 1
 
     def parse(
         self, data: bytes, fmt: str, t_ms: int, file: str = "", mtype0: int = 0
@@ -725,7 +727,7 @@ class TargetParser:
         ``mtype0`` is the metric type in force at the start (for a body cut in pieces:
         :attr:`ParsedScrape.mtype_end` of the previous piece).
         """
-        from ..kernels.textscan import scrape_bookkeeping
+        from ..kernels.scrapeloop import scrape_bookkeeping
 
         sc = _scan(data, fmt, self._cache, self._ws, mtype0)
         data, ns, nm, nx, err = sc.data, sc.ns, sc.nm, sc.nx, sc.err
@@ -756,7 +758,7 @@ class TargetParser:
         out = self._out(cut)
         stamp = self._stamp_array()
         while True:
-            self._stamp_id += 1
+            self.loop[LOOP_STAMP] += 1
             nk, nt = scrape_bookkeeping(
                 S,
                 sc.values,
@@ -764,13 +766,13 @@ class TargetParser:
                 cut,
                 self._slot_sid,
                 self._slot_iter,
-                self._iter,
+                self.loop[LOOP_ITER],
                 self.honor_timestamps,
                 t_ms,
                 err is None,
                 n_slots,
                 stamp,
-                self._stamp_id,
+                self.loop[LOOP_STAMP],
                 *out,
             )
             if nk >= 0:
@@ -823,11 +825,11 @@ class TargetParser:
                         sc.xv[k],
                         ex_labels[k],
                     )
-        self._iter += 1
+        self.loop[LOOP_ITER] += 1
         return parsed
 
     def _out(self, n: int) -> tuple[np.ndarray, ...]:
-        """Fresh output arrays for :func:`~engine.kernels.textscan.scrape_bookkeeping`
+        """Fresh output arrays for :func:`~engine.kernels.scrapeloop.scrape_bookkeeping`
         (fresh: a :class:`ParsedScrape` keeps views of them)."""
         e = np.empty
         return (
@@ -844,13 +846,56 @@ class TargetParser:
         """The ids of ``prev`` that are not in ``cur`` (both distinct local ids)."""
         if len(prev) == 0:
             return prev
-        from ..kernels.textscan import missing_ids
+        from ..kernels.scrapeloop import missing_ids
 
         if len(self._gone) < len(self.keys):
             self._gone = _grow(self._gone, max(len(self.keys), 2 * len(self._gone)), 0)
-        self._gone_id += 1
+        self.loop[LOOP_GONE] += 1
         out = np.empty(len(prev), np.int64)
-        return out[: missing_ids(prev, cur, self._gone, self._gone_id, out)]
+        return out[: missing_ids(prev, cur, self._gone, self.loop[LOOP_GONE], out)]
+
+    def kernel_state(self, rows: int, nbytes: int) -> tuple[np.ndarray, ...]:
+        """The arrays :func:`~engine.kernels.scrapeloop.replay_scrapes` works on (series
+        cache, workspace, scrape cache, stamps, :attr:`loop`), with room for a scan of
+        ``nbytes`` bytes in ``rows`` rows that may add as many new series. Arrays may be
+        reallocated here: call again after the Python path ran."""
+        cache, ws = self._cache, self._ws
+        cache.reserve(rows, nbytes)
+        ws.reserve(rows)
+        need = cache.n_slots + rows
+        if len(self._slot_sid) < need:
+            grow = max(need, 2 * len(self._slot_sid))
+            self._slot_sid = _grow(self._slot_sid, grow, -1)
+            self._slot_iter = _grow(self._slot_iter, grow, -1)
+        if len(self._gone) < len(self.keys):
+            self._gone = _grow(self._gone, max(len(self.keys), 2 * len(self._gone)), 0)
+        return (
+            cache.ht,
+            cache.slots,
+            cache.slot_hash,
+            cache.arena,
+            cache.st,
+            ws.S,
+            ws.S_val,
+            ws.M,
+            ws.X,
+            ws.X_val,
+            ws.W,
+            ws.res,
+            self._slot_sid,
+            self._slot_iter,
+            self._stamp_array(),
+            self._gone,
+            self.loop,
+        )
+
+    def meta_lines(self, data: bytes) -> bytes:
+        """The HELP/TYPE/UNIT lines of the last scan of ``data``, each ended by a newline
+        (what :func:`~engine.kernels.scrapeloop.replay_scrapes` compares scrapes by)."""
+        ws = self._ws
+        nm = int(ws.res[1])
+        starts, ends = ws.M[:nm, 1].tolist(), ws.M[:nm, 5].tolist()
+        return b"".join(data[a:b] + b"\n" for a, b in zip(starts, ends, strict=True))
 
     def _stamp_array(self) -> np.ndarray:
         if len(self._stamp) < len(self.keys):

@@ -24,6 +24,7 @@ ValueError: unsupported character in float
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import struct
@@ -102,6 +103,7 @@ def parse_sample_float(s: str) -> float:
     return NORMAL_NAN if f != f else f
 
 
+@functools.lru_cache(maxsize=4096)  # bucket bounds repeat across series
 def normalize_label_float(v: str) -> str:
     """An ``le``/``quantile`` value as Prometheus 3 stores it (unparsable text unchanged)."""
     try:

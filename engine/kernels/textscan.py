@@ -13,12 +13,8 @@ whose keys live in a byte arena; a hit is confirmed by comparing the bytes, neve
 hash alone. Label text is therefore parsed (in Python) once per distinct series, not
 once per line.
 
-Floats are parsed exactly like Go's ``strconv.ParseFloat`` on the common forms: the
-decimal syntax is validated here, and the value is computed with Clinger's fast path
-(``mantissa < 2**52`` and ``|exp10| <= 22``, one correctly rounded IEEE operation, as Go's
-``atof64exact``) or, for integers below 2**63, one correctly rounded int->float
-conversion. Anything else (more than 19 digits, large exponents) is flagged ``SLOW``
-and handed to Python's correctly rounded ``float()`` by the caller.
+Numbers are parsed as Go's ``strconv.ParseFloat`` parses them
+(:mod:`engine.kernels.floatscan`); the series cache is :mod:`engine.kernels.seriescache`.
 
 Label values, quoted names and HELP text are checked for UTF-8 by the caller, once per
 distinct series; they are only *delimited* here.
@@ -35,6 +31,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .floatscan import F_SLOW, F_SYNTAX, parse_go_float, seconds_to_ms
+from .seriescache import lookup, same_bytes
+
 __all__ = [
     "MODE_TEXT",
     "MODE_OPENMETRICS",
@@ -50,9 +49,6 @@ __all__ = [
     "MTYPE_NAMES",
     "RES_FIELDS",
     "scan_exposition",
-    "scrape_bookkeeping",
-    "missing_ids",
-    "rehash",
 ]
 
 MODE_TEXT = 0  # text/plain; version=0.0.4
@@ -139,20 +135,6 @@ RES_FIELDS = (
     "pxt_b",
 )
 
-_POW10 = np.array([10.0**i for i in range(23)], dtype=np.float64)
-# Go's math.NaN() and Prometheus' value.NormalNaN share these bits
-_NORMAL_NAN = np.array([0x7FF8000000000001], dtype=np.uint64).view(np.float64)
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-_TWO63 = 9223372036854775808.0
-
-# float parse status
-_F_OK = 0
-_F_SLOW = 1
-_F_SYNTAX = 2
-_F_CHAR = 3
-
 
 # byte classes, looked up instead of called (one load per byte)
 _C_M = 1  # [a-zA-Z_:]    metric name start
@@ -215,240 +197,6 @@ def _quoted_end(buf, i, n, allow_nl, skip_nul):
         else:
             j += 1
     return -1
-
-
-@nb.njit(cache=True)
-def _lower_eq(buf, a, b, word):
-    """Case-insensitive equality of ``buf[a:b]`` with the lowercase ASCII ``word``."""
-    if b - a != len(word):
-        return False
-    for k in range(b - a):
-        if (buf[a + k] | 32) != word[k]:
-            return False
-    return True
-
-
-_INF = np.frombuffer(b"inf", np.uint8).copy()
-_INFINITY = np.frombuffer(b"infinity", np.uint8).copy()
-_NAN = np.frombuffer(b"nan", np.uint8).copy()
-
-
-@nb.njit(cache=True)
-def parse_go_float(buf, a, b):
-    """``strconv.ParseFloat(buf[a:b], 64)`` with Prometheus' ``parseFloat`` guard.
-
-    Returns ``(status, value)``: 0 ok, 1 valid syntax but needs the slow path, 2 invalid
-    syntax, 3 a ``p``/``P``/``_`` character (Prometheus rejects those before Go parses).
-    NaN comes back with Go's bits ``0x7ff8000000000001``.
-    """
-    st, v = _parse_float_body(buf, a, b)
-    if st == _F_SYNTAX:
-        # Prometheus rejects p, P and _ before Go parses: that is the reported reason
-        for k in range(a, b):
-            c = buf[k]
-            if c == 112 or c == 80 or c == 95:
-                return _F_CHAR, 0.0
-    return st, v
-
-
-@nb.njit(cache=True)
-def _parse_float_body(buf, a, b):
-    if a >= b:
-        return _F_SYNTAX, 0.0
-    i = a
-    neg = False
-    signed = False
-    c = buf[i]
-    if c == 43 or c == 45:
-        neg = c == 45
-        signed = True
-        i += 1
-        if i == b:
-            return _F_SYNTAX, 0.0
-    lc = buf[i] | 32
-    if lc == 105:  # 'i'
-        if _lower_eq(buf, i, b, _INF) or _lower_eq(buf, i, b, _INFINITY):
-            return _F_OK, (-np.inf if neg else np.inf)
-        return _F_SYNTAX, 0.0
-    if lc == 110:  # 'n'
-        if not signed and _lower_eq(buf, i, b, _NAN):
-            return _F_OK, _NORMAL_NAN[0]
-        return _F_SYNTAX, 0.0
-    # decimal: Go's readFloat for base 10
-    mant = np.uint64(0)
-    nd = 0
-    nd_mant = 0
-    dp = 0
-    sawdot = False
-    sawdigits = False
-    trunc = False
-    while i < b:
-        c = buf[i]
-        if c == 46:  # '.'
-            if sawdot:
-                return _F_SYNTAX, 0.0
-            sawdot = True
-            dp = nd
-            i += 1
-            continue
-        if 48 <= c <= 57:
-            sawdigits = True
-            if c == 48 and nd == 0:
-                dp -= 1
-                i += 1
-                continue
-            nd += 1
-            if nd_mant < 19:
-                mant = mant * np.uint64(10) + np.uint64(c - 48)
-                nd_mant += 1
-            elif c != 48:
-                trunc = True
-            i += 1
-            continue
-        break
-    if not sawdigits:
-        return _F_SYNTAX, 0.0
-    if not sawdot:
-        dp = nd
-    if i < b and (buf[i] | 32) == 101:  # 'e'
-        i += 1
-        if i >= b:
-            return _F_SYNTAX, 0.0
-        esign = 1
-        if buf[i] == 43:
-            i += 1
-        elif buf[i] == 45:
-            esign = -1
-            i += 1
-        if i >= b or not (48 <= buf[i] <= 57):
-            return _F_SYNTAX, 0.0
-        e = 0
-        while i < b and 48 <= buf[i] <= 57:
-            if e < 10000:
-                e = e * 10 + (buf[i] - 48)
-            i += 1
-        dp += e * esign
-    if i != b:
-        return _F_SYNTAX, 0.0
-    if mant == 0:
-        return _F_OK, (-0.0 if neg else 0.0)
-    if trunc:
-        return _F_SLOW, 0.0
-    exp = dp - nd_mant
-    if mant < np.uint64(1) << np.uint64(52):
-        f = float(np.int64(mant))
-        if exp == 0:
-            pass
-        elif 0 < exp <= 37:
-            if exp > 22:
-                f *= _POW10[exp - 22]
-                exp = 22
-            if f > 1e15:
-                return _F_SLOW, 0.0
-            f *= _POW10[exp]
-        elif -22 <= exp < 0:
-            f /= _POW10[-exp]
-        else:
-            return _F_SLOW, 0.0
-        return _F_OK, (-f if neg else f)
-    if exp == 0 and mant < np.uint64(1) << np.uint64(63):
-        f = float(np.int64(mant))  # one correctly rounded conversion
-        return _F_OK, (-f if neg else f)
-    return _F_SLOW, 0.0
-
-
-@nb.njit(cache=True)
-def _seconds_to_ms(f):
-    """Go's ``int64(f * 1000)`` on amd64: truncation, 0x8000000000000000 when out of range."""
-    x = f * 1000.0
-    if x >= _TWO63 or x < -_TWO63:
-        return np.int64(-9223372036854775807 - 1)
-    return np.int64(x)
-
-
-@nb.njit(cache=True)
-def _hash(buf, a, b):
-    """A 64-bit hash of ``buf[a:b]``, eight bytes per multiply (identity is always
-    confirmed by comparing the bytes; the hash only picks the bucket)."""
-    h = _FNV_OFFSET ^ np.uint64(b - a)
-    k = a
-    while k + 8 <= b:
-        w = (
-            np.uint64(buf[k])
-            | (np.uint64(buf[k + 1]) << np.uint64(8))
-            | (np.uint64(buf[k + 2]) << np.uint64(16))
-            | (np.uint64(buf[k + 3]) << np.uint64(24))
-            | (np.uint64(buf[k + 4]) << np.uint64(32))
-            | (np.uint64(buf[k + 5]) << np.uint64(40))
-            | (np.uint64(buf[k + 6]) << np.uint64(48))
-            | (np.uint64(buf[k + 7]) << np.uint64(56))
-        )
-        h = (h ^ w) * _MIX
-        h ^= h >> np.uint64(29)
-        k += 8
-    while k < b:
-        h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
-        k += 1
-    h ^= h >> np.uint64(32)
-    h *= _MIX
-    h ^= h >> np.uint64(29)
-    return h
-
-
-@nb.njit(cache=True)
-def _same(buf, a, b, arena, off):
-    x = arena[off : off + (b - a)]
-    y = buf[a:b]
-    ln = b - a
-    k = 0
-    while k + 32 <= ln:
-        d = 0
-        for q in range(32):
-            d |= x[k + q] ^ y[k + q]
-        if d:
-            return False
-        k += 32
-    for q in range(k, ln):
-        if x[q] != y[q]:
-            return False
-    return True
-
-
-@nb.njit(cache=True)
-def _lookup(buf, a, b, ht, slot_off, slot_len, slot_hash, arena, st):
-    """Cache slot of the series bytes ``buf[a:b]``, inserting them when new."""
-    h = _hash(buf, a, b)
-    mask = len(ht) - 1
-    pos = np.int64(h & np.uint64(mask))
-    ln = b - a
-    while True:
-        e = ht[pos]
-        if e == 0:
-            s = st[0]
-            off = st[1]
-            arena[off : off + ln] = buf[a:b]
-            slot_off[s] = off
-            slot_len[s] = ln
-            slot_hash[s] = h
-            ht[pos] = s + 1
-            st[0] = s + 1
-            st[1] = off + ln
-            return s
-        s = e - 1
-        if slot_hash[s] == h and slot_len[s] == ln and _same(buf, a, b, arena, slot_off[s]):
-            return s
-        pos = (pos + 1) & mask
-
-
-@nb.njit(cache=True)
-def rehash(ht, slot_hash, n_slots):
-    """Refill an empty (zeroed) hash table from the slots' stored hashes."""
-    mask = len(ht) - 1
-    for s in range(n_slots):
-        pos = np.int64(slot_hash[s] & np.uint64(mask))
-        while ht[pos] != 0:
-            pos = (pos + 1) & mask
-        ht[pos] = s + 1
 
 
 _W_COUNTER = np.frombuffer(b"counter", np.uint8).copy()
@@ -528,12 +276,15 @@ def scan_exposition(
     type in force at the start (normally 0).
 
     Cache state: ``ht`` (int64 hash table, power-of-two length, 0 = empty), ``slots``
-    (int64 ``[cap, 4]``: arena offset, length, last scan id, slot that followed it last
-    time), ``slot_hash``, the byte ``arena`` and ``st = [n_slots, arena_used, scan_id,
-    first_slot]``. The caller guarantees room for one new slot per line and
+    (int64 ``[cap, 5]``: arena offset, length, last scan id, slot that followed it last
+    time, bit mask of the modes whose lexer accepted its bytes as a complete series
+    ending in ``}``), ``slot_hash``, the byte ``arena`` and ``st = [n_slots, arena_used,
+    scan_id, first_slot]``. The caller guarantees room for one new slot per line and
     ``len(buf)`` arena bytes, and a table at most half full afterwards. Expositions repeat
     their series in the same order, so the slot that followed the previous line's slot
-    last time is tried first; the hash table is consulted only when its bytes differ.
+    last time is tried first: when its bytes (validated before, in this mode) start the
+    line, the line's series is read without validating or hashing them again; otherwise
+    the series is lexed and looked up in the hash table.
 
     Outputs (few arguments keep numba's dispatch cheap):
 
@@ -555,6 +306,7 @@ def scan_exposition(
     slot_len = slots[:, 1]
     slot_mark = slots[:, 2]
     slot_next = slots[:, 3]
+    slot_modes = slots[:, 4]
     s_slot = S[:, 0]
     s_ts = S[:, 1]
     s_flags = S[:, 2]
@@ -784,112 +536,127 @@ def scan_exposition(
         # the series bytes start at the line start: Prometheus' text parser keeps the
         # leading blanks in ``p.series`` (and in the metric name)
         start = line
-        name_set = False
-        has_labels = False
-        if _CC[c] & _C_M:
-            i += 1
-            while i < n and (_CC[buf[i]] & _C_MC):
-                i += 1
-            name_set = True
-            j = i if om else _skip_ws(buf, i, n)
-            has_labels = j < n and buf[j] == 123
-            if has_labels:
-                i = j
-        elif c == 123:
-            has_labels = True
+        # fast path: the series that followed the previous line's series last time,
+        # byte for byte, ending in "}" and already read in this mode. The lexer reads
+        # those bytes the same way again and stops at that "}", so they need no
+        # second validation and no hash.
+        hit = st[3] if prev < 0 else slot_next[prev]
+        if hit >= 0 and (slot_modes[hit] >> mode) & 1:
+            ln = slot_len[hit]
+            if start + ln > n or not same_bytes(buf, start, start + ln, arena, slot_off[hit]):
+                hit = -1
         else:
-            err = 1
-            err_pos = i
-            break
-        if has_labels:
-            i += 1  # '{'
-            bad = False
-            while True:
-                if not om:
-                    i = _skip_ws(buf, i, n)
-                if i >= n:
-                    err = 6
-                    err_pos = i
-                    bad = True
-                    break
-                c = buf[i]
-                if c == 125:  # '}'
+            hit = -1
+        if hit >= 0:
+            i = start + slot_len[hit]
+            name_set = True
+        else:
+            name_set = False
+            has_labels = False
+            if _CC[c] & _C_M:
+                i += 1
+                while i < n and (_CC[buf[i]] & _C_MC):
                     i += 1
-                    break
-                tok = i
-                quoted = False
-                if c == 34:
-                    e = _quoted_end(buf, i, n, True, False)
-                    if e < 0:
+                name_set = True
+                j = i if om else _skip_ws(buf, i, n)
+                has_labels = j < n and buf[j] == 123
+                if has_labels:
+                    i = j
+            elif c == 123:
+                has_labels = True
+            else:
+                err = 1
+                err_pos = i
+                break
+            if has_labels:
+                i += 1  # '{'
+                bad = False
+                while True:
+                    if not om:
+                        i = _skip_ws(buf, i, n)
+                    if i >= n:
                         err = 6
                         err_pos = i
                         bad = True
                         break
-                    i = e
-                    quoted = True
-                elif _CC[c] & _C_L:
-                    i += 1
-                    while i < n and (_CC[buf[i]] & _C_LC):
+                    c = buf[i]
+                    if c == 125:  # '}'
                         i += 1
-                else:
-                    err = 6
-                    err_pos = i
-                    bad = True
-                    break
-                if not om:
-                    i = _skip_ws(buf, i, n)
-                c = buf[i] if i < n else 0
-                if (c == 44 or c == 125) and (quoted or om):
-                    # a quoted string followed by ',' or '}' is the metric name
-                    if name_set:
-                        err = 9
-                        err_pos = tok
-                        bad = True
                         break
-                    if not quoted and i - tok < 2:
-                        err = 10
-                        err_pos = tok
-                        bad = True
-                        break
-                    name_set = True
-                    i += 1
-                    if c == 125:
-                        break
-                    continue
-                if c != 61:  # '='
-                    err = 7
-                    err_pos = i
-                    bad = True
-                    break
-                i += 1
-                if not om:
-                    i = _skip_ws(buf, i, n)
-                if i >= n or buf[i] != 34:
-                    err = 8
-                    err_pos = i
-                    bad = True
-                    break
-                e = _quoted_end(buf, i, n, not om, True)
-                if e < 0:
-                    err = 8
-                    err_pos = i
-                    bad = True
-                    break
-                i = e
-                if om:
-                    if i < n and buf[i] == 44:
+                    tok = i
+                    quoted = False
+                    if c == 34:
+                        e = _quoted_end(buf, i, n, True, False)
+                        if e < 0:
+                            err = 6
+                            err_pos = i
+                            bad = True
+                            break
+                        i = e
+                        quoted = True
+                    elif _CC[c] & _C_L:
                         i += 1
-                    elif not (i < n and buf[i] == 125):
-                        err = 11
+                        while i < n and (_CC[buf[i]] & _C_LC):
+                            i += 1
+                    else:
+                        err = 6
                         err_pos = i
                         bad = True
                         break
-                else:
-                    i = _skip_ws(buf, i, n)
-                    if i < n and buf[i] == 44:
+                    if not om:
+                        i = _skip_ws(buf, i, n)
+                    c = buf[i] if i < n else 0
+                    if (c == 44 or c == 125) and (quoted or om):
+                        # a quoted string followed by ',' or '}' is the metric name
+                        if name_set:
+                            err = 9
+                            err_pos = tok
+                            bad = True
+                            break
+                        if not quoted and i - tok < 2:
+                            err = 10
+                            err_pos = tok
+                            bad = True
+                            break
+                        name_set = True
                         i += 1
-            if bad:
-                break
+                        if c == 125:
+                            break
+                        continue
+                    if c != 61:  # '='
+                        err = 7
+                        err_pos = i
+                        bad = True
+                        break
+                    i += 1
+                    if not om:
+                        i = _skip_ws(buf, i, n)
+                    if i >= n or buf[i] != 34:
+                        err = 8
+                        err_pos = i
+                        bad = True
+                        break
+                    e = _quoted_end(buf, i, n, not om, True)
+                    if e < 0:
+                        err = 8
+                        err_pos = i
+                        bad = True
+                        break
+                    i = e
+                    if om:
+                        if i < n and buf[i] == 44:
+                            i += 1
+                        elif not (i < n and buf[i] == 125):
+                            err = 11
+                            err_pos = i
+                            bad = True
+                            break
+                    else:
+                        i = _skip_ws(buf, i, n)
+                        if i < n and buf[i] == 44:
+                            i += 1
+                if bad:
+                    break
         series_end = i
         if not name_set and not dump:
             err = 10
@@ -910,14 +677,14 @@ def scan_exposition(
             err_pos = va - 1 if om else va
             break
         fs, v = parse_go_float(buf, va, vb)
-        if fs >= _F_SYNTAX:
-            err = 13 if fs == _F_SYNTAX else 14
+        if fs >= F_SYNTAX:
+            err = 13 if fs == F_SYNTAX else 14
             err_pos = va
             break
         i = vb
         flags = 0
         ts = np.int64(0)
-        slow_val = fs == _F_SLOW
+        slow_val = fs == F_SLOW
         ex_a = 0
         ex_b = 0
         ex_v = 0.0
@@ -962,12 +729,12 @@ def scan_exposition(
                         late_pos = tsa if c == 32 else i
                         break
                     fs4, tv = parse_go_float(buf, tsa, tsb)
-                    if fs4 >= _F_SYNTAX:
-                        err = 13 if fs4 == _F_SYNTAX else 14
+                    if fs4 >= F_SYNTAX:
+                        err = 13 if fs4 == F_SYNTAX else 14
                         err_pos = tsa
                         bad = True
                         break
-                    if fs4 == _F_SLOW:
+                    if fs4 == F_SLOW:
                         slow_ts = True
                     elif tv != tv or tv == np.inf or tv == -np.inf:
                         err = 20
@@ -975,7 +742,7 @@ def scan_exposition(
                         bad = True
                         break
                     else:
-                        ts = _seconds_to_ms(tv)
+                        ts = seconds_to_ms(tv)
                     flags |= FLAG_TS
                     first = False
                     i = tsb
@@ -1057,12 +824,12 @@ def scan_exposition(
                     bad = True
                     break
                 fs2, ex_v = parse_go_float(buf, exva, exvb)
-                if fs2 >= _F_SYNTAX:
-                    err = 13 if fs2 == _F_SYNTAX else 14
+                if fs2 >= F_SYNTAX:
+                    err = 13 if fs2 == F_SYNTAX else 14
                     err_pos = exva
                     bad = True
                     break
-                ex_slow_v = fs2 == _F_SLOW
+                ex_slow_v = fs2 == F_SLOW
                 k = exvb
                 if k >= n:
                     err = 18
@@ -1078,12 +845,12 @@ def scan_exposition(
                         bad = True
                         break
                     fs3, tv = parse_go_float(buf, exta, extb)
-                    if fs3 >= _F_SYNTAX:
-                        err = 13 if fs3 == _F_SYNTAX else 14
+                    if fs3 >= F_SYNTAX:
+                        err = 13 if fs3 == F_SYNTAX else 14
                         err_pos = exta
                         bad = True
                         break
-                    if fs3 == _F_SLOW:
+                    if fs3 == F_SLOW:
                         ex_slow_t = True
                     elif tv != tv or tv == np.inf or tv == -np.inf:
                         err = 24
@@ -1091,7 +858,7 @@ def scan_exposition(
                         bad = True
                         break
                     else:
-                        ex_t = _seconds_to_ms(tv)
+                        ex_t = seconds_to_ms(tv)
                     ex_f = FLAG_TS
                     k = extb
                     if k >= n or buf[k] != 10:
@@ -1152,14 +919,16 @@ def scan_exposition(
                 break
         # ---------------------------------------------------------------- record
         cand = st[3] if prev < 0 else slot_next[prev]
-        if (
+        if hit >= 0:
+            s = hit
+        elif (
             cand >= 0
             and slot_len[cand] == series_end - start
-            and _same(buf, start, series_end, arena, slot_off[cand])
+            and same_bytes(buf, start, series_end, arena, slot_off[cand])
         ):
             s = cand
         else:
-            s = _lookup(buf, start, series_end, ht, slot_off, slot_len, slot_hash, arena, st)
+            s = lookup(buf, start, series_end, ht, slot_off, slot_len, slot_hash, arena, st)
         if prev < 0:
             st[3] = s
         else:
@@ -1168,6 +937,8 @@ def scan_exposition(
         if slot_mark[s] == scan_id:
             flags |= FLAG_DUP
         slot_mark[s] = scan_id
+        if buf[series_end - 1] == 125:  # "}": eligible for the fast path in this mode
+            slot_modes[s] |= 1 << mode
         s_slot[ns] = s
         s_val[ns] = v
         s_ts[ns] = ts
@@ -1243,101 +1014,3 @@ def scan_exposition(
         res[15] = 0
         res[18] = 0
     return mtype
-
-
-@nb.njit(cache=True)
-def scrape_bookkeeping(
-    S,
-    values,
-    ts_own,
-    cut,
-    slot_sid,
-    slot_iter,
-    it,
-    honor_ts,
-    t_ms,
-    ok,
-    n_slots,
-    stamp,
-    stamp_id,
-    out_sid,
-    out_ts,
-    out_keep,
-    kept,
-    kept_ts,
-    kept_val,
-    tracked,
-):
-    """The scrape loop's per-sample bookkeeping for the first ``cut`` samples of a scan.
-
-    Mirrors the body of ``scrapeLoop.append`` in prometheus/prometheus
-    ``scrape/scrape.go`` once labels are known:
-
-    - ``slot_sid[slot]`` is the scrape cache (cache slot -> target-local series id, -1
-      when not cached). If any sample misses the cache, nothing else is done: the first
-      line of each missing slot is written to ``out_sid`` (in line order) and
-      ``-count`` is returned, for the caller to parse those labels and call again;
-    - every sample read marks its slot as seen in iteration ``it`` (``lastIter``);
-    - the sample's time is its own timestamp when it has one (``honor_ts``), else ``t_ms``;
-    - a repeat of a series without its own timestamp is dropped
-      (``ErrDuplicateSampleForTimestamp``); the rest go to ``kept*``;
-    - series read without their own timestamp are tracked for staleness, each once
-      (``stamp``/``stamp_id`` de-duplicate), in ``tracked``;
-    - when ``ok``, cache entries not seen in this scrape are forgotten
-      (``scrapeCache.iterDone(true)``).
-
-    Returns ``(n_kept, n_tracked)``, or ``(-n_missing, 0)``.
-    """
-    nmiss = 0
-    for i in range(cut):
-        s = S[i, 0]
-        if slot_sid[s] < 0:
-            if slot_sid[s] == -1:
-                slot_sid[s] = -2  # first line of this missing slot
-                out_sid[nmiss] = i
-                nmiss += 1
-    if nmiss:
-        for k in range(nmiss):
-            slot_sid[S[out_sid[k], 0]] = -1
-        return -nmiss, 0
-    nk = 0
-    nt = 0
-    for i in range(cut):
-        s = S[i, 0]
-        sid = slot_sid[s]
-        slot_iter[s] = it
-        f = S[i, 2]
-        own = honor_ts and (f & FLAG_TS) != 0
-        t = ts_own[i] if own else t_ms
-        out_sid[i] = sid
-        out_ts[i] = t
-        keep = own or (f & FLAG_DUP) == 0
-        out_keep[i] = keep
-        if keep:
-            kept[nk] = sid
-            kept_ts[nk] = t
-            kept_val[nk] = values[i]
-            nk += 1
-        if not own and stamp[sid] != stamp_id:
-            stamp[sid] = stamp_id
-            tracked[nt] = sid
-            nt += 1
-    if ok:
-        for s in range(n_slots):
-            if slot_sid[s] >= 0 and slot_iter[s] != it:
-                slot_sid[s] = -1
-    return nk, nt
-
-
-@nb.njit(cache=True)
-def missing_ids(prev, cur, stamp, stamp_id, out):
-    """The ids of ``prev`` not in ``cur`` (into ``out``; returns how many): the series
-    that get a stale marker (``scrapeCache.forEachStale``)."""
-    for i in range(len(cur)):
-        stamp[cur[i]] = stamp_id
-    n = 0
-    for i in range(len(prev)):
-        if stamp[prev[i]] != stamp_id:
-            out[n] = prev[i]
-            n += 1
-    return n

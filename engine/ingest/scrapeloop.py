@@ -1,0 +1,236 @@
+"""One target's scrape loop, replayed scrape after scrape.
+
+The capture replay (:mod:`engine.ingest.capture`) hands over the bodies of a target's
+scrapes in time order. A scrape whose series the scrape cache already holds is replayed
+start to end by one call of the kernel :func:`~engine.kernels.scrapeloop.replay_scrape`:
+scan, scrape cache, staleness and ``up``. Any other scrape (new series, a parse error
+and its message, numbers for the slow path, exemplars, changed metadata) goes through
+:meth:`~engine.ingest.exposition.TargetParser.parse`, as a scrape on its own would.
+Either way a scrape gives the same samples, in the same order, and leaves the same
+state for the next one.
+
+>>> from engine.ingest.exposition import TargetParser
+>>> loop = ScrapeLoop(TargetParser({"job": "j"}), warnings=[])
+>>> loop.scrape(1000, "a.prom", b"m 1\\n")
+>>> loop.scrape(2000, "b.prom", b"")  # shows nothing: m goes stale
+>>> loop.up.tolist(), loop.samples()[2].tolist()
+([1.0, 1.0], [1.0, nan])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import IngestError
+from ..kernels.scrapeloop import (
+    DONE,
+    KIND_EMPTY,
+    LOOP_META,
+    LOOP_POS,
+    LOOP_PREV,
+    NEEDS_OUTPUT,
+    NEEDS_ROOM,
+    replay_scrape,
+)
+from ..store.samples import stale_markers
+from .exposition import _MODES, TargetParser, sniff_format
+
+__all__ = ["ScrapeLoop"]
+
+_FORMATS = {mode: fmt for fmt, mode in _MODES.items()}
+
+
+class ScrapeLoop:
+    """Replays one target's scrapes, in time order (see the module docs).
+
+    ``warnings`` receives the failed scrapes' messages; ``strict=True`` raises the
+    first one instead. :meth:`samples` holds what the scrapes stored (target-local
+    series ids, see ``tp.keys``), :attr:`up` one value per scrape and
+    :attr:`exemplars` the exemplar chunks; :meth:`end_of_run` marks the last scrape's
+    series stale.
+    """
+
+    def __init__(self, tp: TargetParser, warnings: list[str], *, strict: bool = False) -> None:
+        self.tp = tp
+        self.warnings = warnings
+        self.strict = strict
+        self.exemplars: list[tuple[list, list, list, list]] = []
+        self._ups: list[float] = []
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+        self._prev = np.zeros(0, np.int64)
+        self._cur = np.zeros(0, np.int64)
+        self._scratch = np.zeros((0, 2), np.int64)
+        self._scratch_keep = np.zeros(0, bool)
+        self._room(1024)
+        self._meta = np.zeros(4096, np.uint8)
+        self._out = _outputs(1 << 16)
+        self._rows = self._bytes = 1024
+        self._state: tuple[np.ndarray, ...] | None = None
+        tp.loop[LOOP_META] = -1
+
+    # -- one scrape ----------------------------------------------------------------------------
+    def scrape(
+        self,
+        t_ms: int,
+        file: str,
+        body: bytes | bytearray | None,
+        error: IngestError | None = None,
+    ) -> None:
+        """Replay the scrape taken at ``t_ms`` (ms) from ``file``: its ``body`` (``b""``
+        for an empty one), or None when the file could not be read (``error`` says why).
+        """
+        if body is None:
+            self._failed_read(error or IngestError("cannot read file", file), t_ms)
+            self._ups.append(0.0)
+            return
+        kind = KIND_EMPTY
+        if body:
+            kind = _MODES[sniff_format(body, file)]
+            if kind != 1 and body[-1] != 10:  # a text body ends with a newline
+                body += b"\n"
+        view = np.frombuffer(body, np.uint8)
+        view.flags.writeable = False  # one compiled type for bytes and bytearray bodies
+        while True:
+            if self._state is None:
+                self._state = self.tp.kernel_state(self._rows, self._bytes)
+            status, need = replay_scrape(
+                view,
+                kind,
+                t_ms,
+                *self._state,
+                self._prev,
+                self._cur,
+                self._meta,
+                self._scratch,
+                self._scratch_keep,
+                *self._out,
+            )
+            if status == DONE:
+                self._ups.append(1.0)
+                return
+            if status == NEEDS_ROOM:
+                self._rows = max(self._rows, int(need))
+                self._bytes = max(self._bytes, len(body))
+                self._room(self._rows)
+                self._state = None
+            elif status == NEEDS_OUTPUT:
+                self._out_room(int(need))
+            else:  # NEEDS_PYTHON
+                self._ups.append(self._python(bytes(body), kind, t_ms, file))
+                self._state = None  # the Python path may have grown the arrays
+                return
+
+    def end_of_run(self, t_ms: int) -> None:
+        """Stale markers at ``t_ms`` for every series of the last scrape (the target's
+        scrapes stop before the capture's end: ``endOfRunStaleness``)."""
+        self._next(np.zeros(0, np.int64), t_ms)
+
+    # -- results -------------------------------------------------------------------------------
+    @property
+    def up(self) -> np.ndarray:
+        """``up`` of every scrape so far, in order."""
+        return np.array(self._ups, np.float64)
+
+    def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(local ids, ts, values)`` of every sample stored so far, in scrape order."""
+        self._flush()
+        if not self._chunks:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+        if len(self._chunks) > 1:
+            self._chunks = [tuple(np.concatenate(c) for c in zip(*self._chunks, strict=True))]
+        sids, ts, values = self._chunks[0]
+        return sids, ts, values
+
+    # -- the Python path -----------------------------------------------------------------------
+    def _python(self, data: bytes, kind: int, t_ms: int, file: str) -> float:
+        """One scrape through :meth:`TargetParser.parse`; returns its ``up``."""
+        tp = self.tp
+        p = tp.parse(data, _FORMATS[kind], t_ms, file)
+        if p.ok:
+            self._emit(p.kept_sids, p.kept_ts, p.kept_values)
+            if p.ex_sids:
+                self.exemplars.append((p.ex_sids, p.ex_ts, p.ex_values, p.ex_labels))
+            lines = tp.meta_lines(data)
+            if lines:
+                self._set_meta(lines)
+        else:
+            assert p.error is not None
+            if self.strict:
+                raise p.error
+            self.warnings.append(f"{p.error} (scrape dropped, up=0)")
+            tp.loop[LOOP_META] = -1  # only the lines before the error were applied
+        self._next(p.tracked, t_ms)
+        return 1.0 if p.ok else 0.0
+
+    def _failed_read(self, err: IngestError, t_ms: int) -> None:
+        """A file that could not be read: a failed scrape without series (up=0)."""
+        if self.strict:
+            raise err
+        self.warnings.append(str(err))
+        self.tp.empty_scrape()
+        self._next(np.zeros(0, np.int64), t_ms)
+
+    def _next(self, cur: np.ndarray, t_ms: int) -> None:
+        """Stale markers at ``t_ms`` for the series of the previous scrape missing from
+        ``cur``, then ``cur`` becomes the previous scrape's series."""
+        loop = self.tp.loop
+        stale = self.tp.missing(self._prev[: loop[LOOP_PREV]], cur)
+        if len(stale):
+            self._emit(stale, np.full(len(stale), t_ms, np.int64), stale_markers(len(stale)))
+        self._room(len(cur))
+        self._prev[: len(cur)] = cur
+        loop[LOOP_PREV] = len(cur)
+
+    def _emit(self, sids: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
+        n = len(sids)
+        self._out_room(n)
+        loop = self.tp.loop
+        pos = int(loop[LOOP_POS])
+        o_sid, o_ts, o_val = self._out
+        o_sid[pos : pos + n] = sids
+        o_ts[pos : pos + n] = ts
+        o_val[pos : pos + n] = values
+        loop[LOOP_POS] = pos + n
+
+    def _set_meta(self, lines: bytes) -> None:
+        if len(lines) > len(self._meta):
+            self._meta = np.zeros(2 * len(lines), np.uint8)
+        self._meta[: len(lines)] = np.frombuffer(lines, np.uint8)
+        self.tp.loop[LOOP_META] = len(lines)
+
+    # -- room ----------------------------------------------------------------------------------
+    def _room(self, rows: int) -> None:
+        """Work arrays for a scan of ``rows`` rows: ``cur``/``prev`` (tracked series)
+        and the bookkeeping scratch."""
+        if len(self._cur) >= rows:
+            return
+        n = 2 * rows
+        self._cur = np.zeros(n, np.int64)
+        self._scratch = np.zeros((n, 2), np.int64)
+        self._scratch_keep = np.zeros(n, bool)
+        grown = np.zeros(n, np.int64)
+        grown[: len(self._prev)] = self._prev
+        self._prev = grown
+
+    def _out_room(self, n: int) -> None:
+        """Room for ``n`` more samples in the output arrays."""
+        pos = int(self.tp.loop[LOOP_POS])
+        cap = len(self._out[0])
+        if pos + n <= cap:
+            return
+        self._flush()
+        if n > cap:
+            self._out = _outputs(max(n, 2 * cap))
+
+    def _flush(self) -> None:
+        """Move the samples written so far out of the (reused) output arrays."""
+        loop = self.tp.loop
+        pos = int(loop[LOOP_POS])
+        if pos:
+            self._chunks.append(tuple(a[:pos].copy() for a in self._out))
+            loop[LOOP_POS] = 0
+
+
+def _outputs(cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output arrays of the kernel: local series ids, timestamps, values."""
+    return np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.float64)
