@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IngestError
+from ..gostrconv import NORMAL_NAN, parse_float
 from ..store import StoreBuilder
 from .capture import _stem, parse_scrape_time, read_body
 from .exposition import DUMP, OPENMETRICS, TEXT, TargetParser, sniff_format
-from .gofloat import NORMAL_NAN, parse_go_float
 
 __all__ = ["FORMATS", "detect_format", "load_file"]
 
@@ -215,7 +215,7 @@ def _value(v: object, where: str) -> float:
         ):
             raise ValueError(f"{where}: value out of range: {v!r}")
     elif isinstance(v, str):
-        f = parse_go_float(v)
+        f = parse_float(v)
     else:
         raise ValueError(f"{where}: not a number: {v!r}")
     return NORMAL_NAN if f != f else f

@@ -48,10 +48,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import IngestError
+from ..gostrconv import unquote
 from ..kernels.scrapeloop import LOOP_FIELDS, LOOP_GONE, LOOP_HONOR_TS, LOOP_ITER, LOOP_STAMP
 from ..labels import Labels
 from ..store import FamilyMeta
-from .gofloat import go_unquote, normalize_label_float, parse_sample_float
+from .gofloat import normalize_label_float, parse_sample_float
 
 __all__ = [
     "TEXT",
@@ -490,7 +491,7 @@ def _parse_series(raw: bytes, fmt: str, mtype: int) -> list[tuple[str, str]]:
         if dump:
             lname = _unquote_name(qname, True) if not bare else bare.decode("ascii")
             try:
-                value = go_unquote(vraw.decode("utf-8"))
+                value = unquote(vraw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise _LabelError(f"invalid label value: {_q(vraw)}") from None
         else:
@@ -507,7 +508,7 @@ def _parse_series(raw: bytes, fmt: str, mtype: int) -> list[tuple[str, str]]:
 def _unquote_name(b: bytes, dump: bool) -> str:
     if dump:
         try:
-            return go_unquote(b.decode("utf-8"))
+            return unquote(b.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise _LabelError(f"invalid label name: {_q(b)}") from None
     return _decode(_unreplace(b), "metric or label name")

@@ -1,4 +1,4 @@
-"""Go's number syntax and Prometheus' label-float normalisation."""
+"""Go's number syntax (engine.gostrconv) and Prometheus' label-float normalisation."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.ingest.gofloat import (
-    go_unquote,
-    normalize_label_float,
-    parse_go_float,
-    parse_sample_float,
-)
+from engine.gostrconv import parse_float as parse_go_float
+from engine.gostrconv import unquote as go_unquote
+from engine.ingest.gofloat import normalize_label_float, parse_sample_float
 from engine.labels import format_go_float, format_label_float
 
 
