@@ -124,30 +124,9 @@ def _vector_result(
 def _rate(is_counter: bool, is_rate: bool) -> Impl:
     def impl(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
         m = _matrix_arg(ev, call, times)
-        if not m.extended and _monotone(m.lo) and _monotone(m.hi):
-            resets = m.reset_index()
-            out, present = _by_series(
-                ev,
-                m,
-                lambda a, b: extrapolated_rate_fused(
-                    m.ts,
-                    m.values,
-                    m.seg_start[a:b],
-                    m.seg_end[a:b],
-                    m.lo,
-                    m.hi,
-                    resets[0],
-                    resets[1],
-                    is_counter,
-                    is_rate,
-                    m.range_ms / 1000.0,
-                ),
-            )
-            if is_counter:
-                _non_counter_info(ev, call, m, present)
-            return _vector_result(ev, m, out, present)
-        start, end = m.bounds()
+        range_s = m.range_ms / 1000.0
         if m.extended:
+            start, end = m.bounds()
             out, present = extended_rate(
                 m.ts,
                 m.values,
@@ -158,26 +137,22 @@ def _rate(is_counter: bool, is_rate: bool) -> Impl:
                 m.extended == "smoothed",
                 is_counter,
                 is_rate,
-                m.range_ms / 1000.0,
+                range_s,
             )
         else:
-            resets = m.reset_index()
+            # the window bounds are found inside the kernel on monotone grids (the usual
+            # case), and passed in as per-series arrays otherwise
+            fused = _monotone(m.lo) and _monotone(m.hi)
+            first, last = (m.seg_start, m.seg_end) if fused else m.bounds()
+            kernel = extrapolated_rate_fused if fused else extrapolated_rate
+            resets, prefix = m.reset_index()
             out, present = _by_series(
                 ev,
                 m,
-                lambda a, b: extrapolated_rate(
-                    m.ts,
-                    m.values,
-                    start[a:b],
-                    end[a:b],
-                    m.lo,
-                    m.hi,
-                    resets[0],
-                    resets[1],
-                    is_counter,
-                    is_rate,
-                    m.range_ms / 1000.0,
-                ),
+                lambda a, b: kernel(
+                    m.ts, m.values, first[a:b], last[a:b], m.lo, m.hi,
+                    resets, prefix, is_counter, is_rate, range_s,
+                ),  # fmt: skip
             )
         if is_counter:
             _non_counter_info(ev, call, m, present)
