@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .gosort import VALUE_HEAP, go_sort
 from .jit import kernel
 from .kahan import kahan_inc
 
@@ -68,9 +69,26 @@ KINDS = {
 
 @kernel
 def sort_nan_first(buf, n):
-    """Sort ``buf[:n]`` in place, ascending with NaNs first, as Go's ``sort.Sort`` with
-    ``vectorByValueHeap.Less`` orders them. Small windows use an insertion sort (no
-    allocation), larger ones numpy's."""
+    """Sort ``buf[:n]`` in place as Go's ``sort.Sort`` with ``vectorByValueHeap.Less``
+    does: NaNs first, then ascending.
+
+    Any correct sort gives Go's array bit for bit except for the order of equal keys,
+    and the only equal keys with different bits are ``-0.0`` and ``0.0`` (NaN payloads
+    never reach a result). So a fast sort is used (insertion sort for small windows,
+    numpy's otherwise), and only a window holding both zeros is sorted by the replay of
+    Go's algorithm (:mod:`engine.kernels.gosort`), which decides the sign of a zero
+    quantile."""
+    neg_zero = False
+    pos_zero = False
+    for i in range(n):
+        if buf[i] == 0.0:
+            if np.signbit(buf[i]):
+                neg_zero = True
+            else:
+                pos_zero = True
+    if neg_zero and pos_zero:
+        go_sort(buf, buf[:0], n, VALUE_HEAP)  # no payload: an empty view
+        return
     k = 0
     for i in range(n):
         if np.isnan(buf[i]):
@@ -294,7 +312,7 @@ def over_time(kind, ts, values, start, end, p1, p2, eval_t, min_samples):
     out = np.zeros((S, T), np.float64)
     present = np.zeros((S, T), np.bool_)
     if kind == MIN or kind == MAX:
-        _sliding_extreme(values, start, end, kind == MAX, out, present)
+        _sliding_extreme(values, start, end, kind == MAX, min_samples, out, present)
         return out, present
     longest = 0
     for s in range(S):
@@ -313,33 +331,47 @@ def over_time(kind, ts, values, start, end, p1, p2, eval_t, min_samples):
 
 
 @kernel
-def _sliding_extreme(values, start, end, is_max, out, present):
+def _sliding_extreme(values, start, end, is_max, min_samples, out, present):
     """min/max_over_time with a monotonic deque per series, O(samples + steps) instead of
     O(steps x window). ``compareOverTime`` keeps the first value and replaces it by any
-    larger (smaller) one, or whenever it holds NaN: the result is the extreme of the
-    window's non-NaN values, or NaN when all of them are NaN. Windows whose edges do not
-    move forward (rare) are scanned directly."""
+    larger (smaller) one, or whenever it holds NaN: the result is the first extreme of the
+    window's non-NaN values, or NaN when all of them are NaN.
+
+    The deque holds candidates among ``[last window start, pushed)``; a window can reuse it
+    when it starts no earlier than the last window processed and ends no earlier than
+    what was pushed, otherwise (a step grid that moves back) it starts over. Before new
+    samples are pushed, candidates left of the window are dropped, so the deque never
+    holds more than one window's samples."""
     S, T = start.shape
-    span = 0
+    longest = 1
     for s in range(S):
         for j in range(T):
-            span = max(span, end[s, j] - start[s, 0] if end[s, j] > start[s, 0] else end[s, j] - start[s, j])
-    dq = np.empty(max(span, 1), np.int64)
+            longest = max(longest, end[s, j] - start[s, j])
+    dq = np.empty(longest, np.int64)
     for s in range(S):
         head = 0
         tail = 0
-        pushed = start[s, 0] if T else 0
+        pushed = 0
+        last_a = -1
         for j in range(T):
             a = start[s, j]
             b = end[s, j]
-            if b <= a:
+            if b <= a or b - a < min_samples:
                 continue
-            if (j > 0 and (a < start[s, j - 1] or b < end[s, j - 1])) or pushed > b:
-                head = 0  # the window moved back: start over from it
+            if last_a < 0 or a < last_a or b < pushed:
+                head = 0  # first window, or the window moved back: start over from it
                 tail = 0
                 pushed = a
+            last_a = a
+            while tail > head and dq[head] < a:
+                head += 1
             if pushed < a:
                 pushed = a
+            if tail + (b - pushed) > longest:  # compact: at most b - a candidates remain
+                for k in range(head, tail):
+                    dq[k - head] = dq[k]
+                tail -= head
+                head = 0
             while pushed < b:
                 v = values[pushed]
                 if not np.isnan(v):
@@ -352,7 +384,5 @@ def _sliding_extreme(values, start, end, is_max, out, present):
                     dq[tail] = pushed
                     tail += 1
                 pushed += 1
-            while tail > head and dq[head] < a:
-                head += 1
             out[s, j] = values[dq[head]] if tail > head else np.nan
             present[s, j] = True

@@ -1,0 +1,218 @@
+"""``engine.kernels.over_time`` against :mod:`reference`: every ``kind`` of ``over_time``,
+and ``quantile_sorted`` (the ``quantile()`` shared with the ``quantile`` aggregation).
+
+Why the inputs reach every branch:
+
+- each kind runs over regular, ``@``, reversed and random grids, so the sliding-deque
+  min/max meets windows that move forward, stand still, move back and overlap
+  arbitrarily, and the reductions meet empty, single-sample and long windows;
+- values include NaN, ±Inf, ±0.0, 1e308 and subnormals: sums overflow (Kahan's "infinite
+  sum drops the compensation"), ``avg_over_time`` switches to the incremental mean,
+  ``min``/``max`` start from NaN, ``changes`` compares NaN with NaN, ``deriv`` sees
+  constant and infinite inputs, and ``quantile`` sorts NaN first and ``-0.0`` next to
+  ``0.0`` (the sign of a zero result depends on Go's sort order, which the reference
+  replays);
+- the per-step parameters include q = NaN, < 0, > 1, 0 and 1, and factors strictly
+  inside (0, 1) for ``double_exponential_smoothing``;
+- ``min_samples`` is the evaluator's (2 for deriv / predict_linear / smoothing) and, in
+  a second test, any of 1..3 for every kind, as the kernel's contract says.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import reference as R
+from hypothesis import event, given
+from hypothesis import strategies as st
+from kernel_support import (
+    SPECIAL_VALUES,
+    assert_same,
+    find_counterexample,
+    kernel_settings,
+    matrix_inputs,
+    values,
+)
+
+from engine.kernels import over_time as K
+
+KIND_NAMES = sorted(K.KINDS)
+NEEDS_TWO = {"deriv", "predict_linear", "double_exponential_smoothing"}
+
+
+def _params(draw, name, T):
+    if name == "quantile_over_time":
+        q = st.one_of(
+            st.sampled_from([0.0, 0.5, 1.0, 0.25, 0.9, math.nan, -0.5, 1.5]),
+            st.floats(0, 1),
+        )
+        p = draw(st.lists(q, min_size=T, max_size=T))
+        return np.array(p), np.array(p)
+    if name == "predict_linear":
+        p = draw(st.lists(values(), min_size=T, max_size=T))
+        return np.array(p), np.array(p)
+    if name == "double_exponential_smoothing":
+        factor = st.floats(0, 1, exclude_min=True, exclude_max=True)
+        sf = draw(st.lists(factor, min_size=T, max_size=T))
+        tf = draw(st.lists(factor, min_size=T, max_size=T))
+        return np.array(sf), np.array(tf)
+    return np.zeros(T), np.zeros(T)
+
+
+@st.composite
+def over_time_inputs(draw, name, any_min_samples=False):
+    store, g = draw(matrix_inputs(max_samples=14))
+    start, end = (
+        np.array(x, dtype=np.int64).reshape(store.n_series, len(g.lo))
+        for x in R.window_bounds(store.offsets[:-1], store.offsets[1:], store.ts, g.lo, g.hi)
+    )
+    p1, p2 = _params(draw, name, len(g.lo))
+    if any_min_samples:
+        min_samples = draw(st.integers(1, 3))
+        if name in NEEDS_TWO:
+            min_samples = max(min_samples, 2)
+    else:
+        min_samples = 2 if name in NEEDS_TWO else 1
+    return store, g, start, end, p1, p2, min_samples
+
+
+def _expected(name, inp, ref=R.over_time):
+    store, g, start, end, p1, p2, min_samples = inp
+    return [
+        [
+            ref(
+                name,
+                store.samples(start[s, j], end[s, j]),
+                float(p1[j]),
+                float(p2[j]),
+                int(g.hi[j]),
+                min_samples,
+            )
+            for j in range(len(g.lo))
+        ]
+        for s in range(store.n_series)
+    ]
+
+
+def _kernel(name, inp):
+    store, g, start, end, p1, p2, min_samples = inp
+    return K.over_time(K.KINDS[name], store.ts, store.values, start, end, p1, p2, g.hi, min_samples)
+
+
+@pytest.mark.parametrize("name", KIND_NAMES)
+@kernel_settings(60)
+@given(data=st.data())
+def test_over_time_matches_reference(name, data):
+    inp = data.draw(over_time_inputs(name))
+    out, present = _kernel(name, inp)
+    event(f"grid={inp[1].kind}")
+    assert_same(out, present, _expected(name, inp), f"{name} over grid {inp[1].kind}")
+
+
+@kernel_settings(120)
+@given(data=st.data())
+def test_over_time_honours_min_samples_for_every_kind(data):
+    name = data.draw(st.sampled_from(KIND_NAMES))
+    inp = data.draw(over_time_inputs(name, any_min_samples=True))
+    out, present = _kernel(name, inp)
+    assert_same(out, present, _expected(name, inp), f"{name}, min_samples={inp[-1]}")
+
+
+#: values whose order under Go's unstable sort decides the sign of a zero quantile
+_TIES = st.sampled_from([0.0, -0.0, math.nan, 1.0, -1.0, math.inf, -math.inf])
+
+
+@kernel_settings(300)
+@given(
+    q=st.one_of(st.sampled_from([0.0, 0.5, 1.0, math.nan, -1.0, 2.0]), st.floats(0, 1)),
+    vals=st.one_of(
+        st.lists(_TIES, max_size=40),
+        st.lists(st.one_of(values(), st.sampled_from(SPECIAL_VALUES)), max_size=40),
+    ),
+)
+def test_quantile_matches_go_sort_order(q, vals):
+    got = K.quantile_sorted(q, np.array(vals, dtype=np.float64))
+    expected = R.quantile(q, vals)
+    event(f"n={'<=12' if len(vals) <= 12 else '13..32' if len(vals) <= 32 else '>32'}")
+    assert R.same_float(got, expected), (got, expected)
+
+
+# --- the comparison catches broken references --------------------------------------
+
+
+def _naive_sum(name, samples, p1, p2, t, min_samples):
+    """Broken copy: sum_over_time without Kahan compensation."""
+    if len(samples) < min_samples or not samples:
+        return None
+    total = 0.0
+    for _, v in samples:
+        total += v
+    return total
+
+
+def _max_without_nan_rule(name, samples, p1, p2, t, min_samples):
+    """Broken copy: max_over_time that keeps a leading NaN."""
+    if len(samples) < min_samples or not samples:
+        return None
+    best = samples[0][1]
+    for _, v in samples:
+        if v > best:
+            best = v
+    return best
+
+
+def _quantile_nan_last(name, samples, p1, p2, t, min_samples):
+    """Broken copy: quantile_over_time with NaN sorted last (numpy's order)."""
+    if len(samples) < min_samples or not samples:
+        return None
+    vals = sorted((v for _, v in samples), key=lambda v: (math.isnan(v), v))
+    q = p1
+    if math.isnan(q):
+        return math.nan
+    if q < 0 or q > 1:
+        return -math.inf if q < 0 else math.inf
+    n = float(len(vals))
+    rank = q * (n - 1)
+    lower = max(0.0, float(math.floor(rank)))
+    upper = min(n - 1, lower + 1)
+    w = rank - math.floor(rank)
+    return vals[int(lower)] * (1 - w) + vals[int(upper)] * w
+
+
+def _mad_before_3_14(name, samples, p1, p2, t, min_samples):
+    """Broken copy: mad_over_time without 3.14's "any NaN gives NaN" rule."""
+    if len(samples) < min_samples or not samples:
+        return None
+    vals = [v for _, v in samples]
+    median = R.quantile(0.5, vals)
+    return R.quantile(0.5, [abs(v - median) for v in vals])
+
+
+def _off_by_one(name, samples, p1, p2, t, min_samples):
+    """Broken copy: every window loses its first sample."""
+    return R.over_time(name, samples[1:], p1, p2, t, min_samples)
+
+
+@pytest.mark.parametrize(
+    "name, broken",
+    [
+        ("sum_over_time", _naive_sum),
+        ("max_over_time", _max_without_nan_rule),
+        ("quantile_over_time", _quantile_nan_last),
+        ("mad_over_time", _mad_before_3_14),
+        ("avg_over_time", _off_by_one),
+        ("deriv", _off_by_one),
+    ],
+)
+def test_broken_over_time_references_are_caught(name, broken):
+    def differs(inp):
+        out, present = _kernel(name, inp)
+        try:
+            assert_same(out, present, _expected(name, inp, broken))
+        except AssertionError:
+            return True
+        return False
+
+    find_counterexample(over_time_inputs(name), differs)
