@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .gosort import REVERSE_REVERSE_HEAP, REVERSE_VALUE_HEAP, go_sort
 from .jit import kernel
 from .kahan import kahan_inc
 from .over_time import quantile_in_place
@@ -229,19 +230,11 @@ def select_k(values, present, group, n_groups, k, top):
                             _up(hv[g], hs[g], 0, top)
         for g in range(G):
             n = hn[g]
-            # print order: sort.Sort(sort.Reverse(heap)) -> "best" first, NaN last
+            # print order: sort.Sort(sort.Reverse(heap)) -> "best" first, NaN last; Go's
+            # unstable sort decides the order of ties, so it is replayed (gosort)
             vals = hv[g, :n].copy()
             idx = hs[g, :n].copy()
-            for a in range(1, n):  # insertion sort, stable
-                va = vals[a]
-                ia = idx[a]
-                b = a - 1
-                while b >= 0 and _less(vals[b], va, top):
-                    vals[b + 1] = vals[b]
-                    idx[b + 1] = idx[b]
-                    b -= 1
-                vals[b + 1] = va
-                idx[b + 1] = ia
+            go_sort(vals, idx, n, REVERSE_VALUE_HEAP if top else REVERSE_REVERSE_HEAP)
             for r in range(n):
                 keep[idx[r], t] = True
                 rank[idx[r], t] = r
