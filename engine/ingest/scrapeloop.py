@@ -13,8 +13,8 @@ state for the next one.
 >>> loop = ScrapeLoop(TargetParser({"job": "j"}), warnings=[])
 >>> loop.scrape(1000, "a.prom", b"m 1\\n")
 >>> loop.scrape(2000, "b.prom", b"")  # shows nothing: m goes stale
->>> loop.up.tolist(), loop.samples()[2].tolist()
-([1.0, 1.0], [1.0, nan])
+>>> [values.tolist() for _, _, values in loop.samples()], loop.up.tolist()
+([[1.0, nan]], [1.0, 1.0])
 """
 
 from __future__ import annotations
@@ -56,14 +56,14 @@ class ScrapeLoop:
         self.strict = strict
         self.exemplars: list[tuple[list, list, list, list]] = []
         self._ups: list[float] = []
-        self._chunks: list[tuple[np.ndarray, ...]] = []
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._prev = np.zeros(0, np.int64)
         self._cur = np.zeros(0, np.int64)
         self._scratch = np.zeros((0, 2), np.int64)
         self._scratch_keep = np.zeros(0, bool)
         self._room(1024)
         self._meta = np.zeros(4096, np.uint8)
-        self._out = _outputs(1 << 16)
+        self._out = _outputs(1 << 18)
         self._rows = self._bytes = 1024
         self._state: tuple[np.ndarray, ...] | None = None
         tp.loop[LOOP_META] = -1
@@ -131,15 +131,11 @@ class ScrapeLoop:
         """``up`` of every scrape so far, in order."""
         return np.array(self._ups, np.float64)
 
-    def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(local ids, ts, values)`` of every sample stored so far, in scrape order."""
+    def samples(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every sample stored so far, in scrape order, as chunks of ``(local ids, ts,
+        values)``."""
         self._flush()
-        if not self._chunks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-        if len(self._chunks) > 1:
-            self._chunks = [tuple(np.concatenate(c) for c in zip(*self._chunks, strict=True))]
-        sids, ts, values = self._chunks[0]
-        return sids, ts, values
+        return list(self._chunks)
 
     # -- the Python path -----------------------------------------------------------------------
     def _python(self, data: bytes, kind: int, t_ms: int, file: str) -> float:
@@ -223,11 +219,13 @@ class ScrapeLoop:
             self._out = _outputs(max(n, 2 * cap))
 
     def _flush(self) -> None:
-        """Move the samples written so far out of the (reused) output arrays."""
+        """Hand the samples written so far over as a chunk; write on in new arrays."""
         loop = self.tp.loop
         pos = int(loop[LOOP_POS])
         if pos:
-            self._chunks.append(tuple(a[:pos].copy() for a in self._out))
+            sids, ts, values = self._out
+            self._chunks.append((sids[:pos], ts[:pos], values[:pos]))
+            self._out = _outputs(len(sids))
             loop[LOOP_POS] = 0
 
 

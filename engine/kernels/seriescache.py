@@ -49,29 +49,19 @@ def _hash(buf, a, b):
 @nb.njit(cache=True)
 def same_bytes(buf, a, b, arena, off):
     """Whether ``buf[a:b]`` equals ``arena[off:off + b - a]``: eight bytes per load
-    (unaligned loads are fine on the targets numba supports), 128 bytes per test."""
+    (unaligned loads are fine on the targets numba supports), in one branch-free loop
+    the compiler turns into vector instructions (series bytes are short, and equal far
+    more often than not)."""
     ln = b - a
     m = ln & ~7
     x = buf[a : a + m].view(np.uint64)
     y = arena[off : off + m].view(np.uint64)
-    n8 = m >> 3
-    k = 0
-    while k + 16 <= n8:
-        d = np.uint64(0)
-        for q in range(16):
-            d |= x[k + q] ^ y[k + q]
-        if d != 0:
-            return False
-        k += 16
     d = np.uint64(0)
-    for q in range(k, n8):
+    for q in range(m >> 3):
         d |= x[q] ^ y[q]
-    if d != 0:
-        return False
     for q in range(m, ln):
-        if buf[a + q] != arena[off + q]:
-            return False
-    return True
+        d |= np.uint64(buf[a + q] ^ arena[off + q])
+    return d == 0
 
 
 @nb.njit(cache=True)
