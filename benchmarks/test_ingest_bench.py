@@ -17,6 +17,14 @@ Reported (``extra_info``, and printed with ``-s``): MB/s and samples/s of promre
 per-target scrape parsing (what a capture replay runs per file) and of
 ``prometheus_client.parser.text_string_to_metric_families`` on the same bytes, end to
 end ``engine.open`` on a folder of the same files, and the store's bytes per sample.
+
+``test_engine_open_medium`` opens the generated medium mesh capture (``fixtures/
+generate.py --preset medium``: about 12.4k series, 6 h at 15 s, 15M samples in 51k
+gzipped files; built once into ``~/.cache/promreplay-bench``, see
+``benchmarks/meshdata.py``) and reports samples/s, MB/s of exposition text and the
+time per scrape file. Run it alone with ``-k medium`` (it takes a few minutes the
+first time, to generate the files). Use ``--benchmark-timer=time.process_time`` on a
+shared machine: the targets are about one core.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from meshdata import dataset, uncompressed_bytes
 from prometheus_client.parser import text_string_to_metric_families
 
 import engine
@@ -149,9 +158,9 @@ def _sizes(bodies: list[list[bytes]]) -> tuple[int, int]:
     return nbytes, lines
 
 
-def _timed(benchmark, fn, rounds: int) -> float:  # noqa: ANN001
+def _timed(benchmark, fn, rounds: int, warmup: int = 1) -> float:  # noqa: ANN001
     """Median seconds of ``fn`` (also when pytest-benchmark is disabled)."""
-    benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=warmup)
     if benchmark.stats is not None:
         return benchmark.stats.stats.median
     start = time.perf_counter()
@@ -252,3 +261,25 @@ def test_bytes_per_sample(benchmark, corpus, tmp_path: Path) -> None:  # noqa: A
         f"store {st['bytes'] / n:.2f}, "
         f"peak while building {peak / n:.1f} ({n} samples, {st['series']} series)"
     )
+
+
+def test_engine_open_medium(benchmark) -> None:  # noqa: ANN001
+    """``engine.open`` of the medium mesh capture (gzipped scrape files, target.json)."""
+    d = dataset("medium")
+    cap = d.capture()  # generated once, then reused from the cache folder
+    summary = d.summary
+    nbytes = uncompressed_bytes(cap)
+    engine.open(dataset("small").capture())  # compile (or load) the kernels first
+    stored = {}
+
+    def run() -> None:
+        stored["db"] = engine.open(cap)
+
+    seconds = _timed(benchmark, run, 1, warmup=0)
+    _record("engine.open [medium]", seconds, nbytes, summary["samples"], benchmark)
+    per_file = seconds / summary["files"] * 1e3
+    benchmark.extra_info["ms_per_file"] = per_file
+    print(f"{summary['files']} files, {per_file:.3f} ms per file")
+    db = stored["db"]
+    assert db.stats()["series"] == summary["series"] and not db.warnings
+    assert db.stats()["samples"] >= summary["samples"]  # + stale markers

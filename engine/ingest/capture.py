@@ -113,8 +113,11 @@ def parse_scrape_time(stem: str) -> int:
     >>> parse_scrape_time("1700000000123"), parse_scrape_time("2023-11-14T22:13:20.5+00:00")
     (1700000000123, 1700000000500)
     """
-    if re.fullmatch(r"\d{13}", stem):
-        return int(stem)
+    if stem.isascii() and stem.isdigit():  # the common names, without a regex
+        if len(stem) == 13:
+            return int(stem)
+        if len(stem) <= 12:
+            return int(stem) * 1000
     if re.fullmatch(r"\d{1,12}(\.\d+)?", stem):
         return int((Decimal(stem) * 1000).to_integral_value(rounding="ROUND_FLOOR"))
     if re.fullmatch(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", stem):

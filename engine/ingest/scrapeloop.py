@@ -63,7 +63,7 @@ class ScrapeLoop:
         self._scratch_keep = np.zeros(0, bool)
         self._room(1024)
         self._meta = np.zeros(4096, np.uint8)
-        self._out = _outputs(1 << 18)
+        self._out = _outputs(1 << 16)
         self._rows = self._bytes = 1024
         self._state: tuple[np.ndarray, ...] | None = None
         tp.loop[LOOP_META] = -1
@@ -219,13 +219,16 @@ class ScrapeLoop:
             self._out = _outputs(max(n, 2 * cap))
 
     def _flush(self) -> None:
-        """Hand the samples written so far over as a chunk; write on in new arrays."""
+        """Move the samples written so far out of the output arrays, into a chunk."""
         loop = self.tp.loop
         pos = int(loop[LOOP_POS])
         if pos:
             sids, ts, values = self._out
-            self._chunks.append((sids[:pos], ts[:pos], values[:pos]))
-            self._out = _outputs(len(sids))
+            if 2 * pos >= len(sids):  # mostly full: hand the arrays over, write on in new ones
+                self._chunks.append((sids[:pos], ts[:pos], values[:pos]))
+                self._out = _outputs(len(sids))
+            else:  # keep no more memory than the samples need
+                self._chunks.append((sids[:pos].copy(), ts[:pos].copy(), values[:pos].copy()))
             loop[LOOP_POS] = 0
 
 
