@@ -15,8 +15,10 @@ import zlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from zlib_ng import zlib_ng
 
 from engine.errors import IngestError
+from engine.ingest import capture
 from engine.ingest.capture import gunzip
 
 BODY = b"".join(b'm{i="%d"} %d\n' % (i, i * 7) for i in range(2000))
@@ -59,6 +61,14 @@ def _stdlib(raw: bytes):
         return None
 
 
+@pytest.fixture(params=["one-stream decompressor", "decompressobj"])
+def decompressor(request, monkeypatch) -> None:  # noqa: ANN001
+    """Both zlib-ng decompressors gunzip may use."""
+    if request.param == "decompressobj":
+        monkeypatch.setattr(capture, "_decompressor", zlib_ng.decompressobj)
+
+
+@pytest.mark.usefixtures("decompressor")
 @pytest.mark.parametrize("name", list(CASES))
 def test_same_answer_as_the_standard_library(name: str) -> None:
     raw = CASES[name]
