@@ -12,9 +12,15 @@ bound once per group, not per step) are used as follows:
   float noise and takes its value silently; any other decrease is raised to the last
   accepted count, which the caller reports as "needed to be fixed for monotonicity"
   (with the buckets and the largest decrease involved);
+- the bucket holding the rank is found by ``sort.Search``'s bisection (with NaN counts a
+  linear scan would find another one);
 - the quantile is interpolated linearly inside its bucket, from 0 when the lowest bound
   is positive; a rank in the ``+Inf`` bucket answers the highest finite bound; a rank in
   the lowest bucket whose bound is <= 0 answers that bound.
+
+``histogram_fraction`` uses the same sorted, coalesced buckets but no monotonicity repair.
+Go's sort is unstable beyond 12 buckets, so with three or more equal bounds in such a
+group the coalesced count may differ from Prometheus' in its last bits.
 """
 
 from __future__ import annotations
@@ -145,9 +151,16 @@ def bucket_quantile(q, group, bounds, values, present, n_groups):
                 fix[g, t, 1] = hi_b
                 fix[g, t, 2] = diff
             rank = qt * observations
+            # sort.Search(n-1, cnt[i] >= rank): Go's bisection, not a scan, because with
+            # NaN counts the predicate is not monotone and the two find different buckets
             i = 0
-            while i < n - 1 and cnt[i] < rank:
-                i += 1
+            j = n - 1
+            while i < j:
+                h = (i + j) >> 1
+                if not cnt[h] >= rank:
+                    i = h + 1
+                else:
+                    j = h
             if i == n - 1:
                 out[g, t] = ub[n - 2]
                 continue
@@ -165,19 +178,22 @@ def bucket_quantile(q, group, bounds, values, present, n_groups):
     return out, seen, fix
 
 
-@kernel
-def _part(x, lo, hi):
-    if np.isinf(hi):
-        return 0.0
-    if np.isinf(lo):
-        return 1.0
-    return (x - lo) / (hi - lo)
+@kernel(inline="always")
+def _interpolate_bucket(v, lo, hi, count, rank):
+    """``BucketFraction``'s ``interpolateLinearly``: the cumulative count at ``v`` in the
+    bucket ``(lo, hi]`` (cumulative ``count``, ``rank`` below it), in Go's operation order;
+    a bucket whose lower bound is -Inf counts whole."""
+    if lo == -np.inf:
+        return count
+    return rank + (count - rank) * (v - lo) / (hi - lo)
 
 
 @kernel
 def bucket_fraction(lower, upper, group, bounds, values, present, n_groups):
-    """Fraction of observations between ``lower[t]`` and ``upper[t]`` per (group, step):
-    the inverse of :func:`bucket_quantile`, with the same bucket preparation."""
+    """Fraction of observations between ``lower[t]`` and ``upper[t]`` per (group, step),
+    as ``BucketFraction`` (3.14): the inverse of :func:`bucket_quantile`, over the sorted
+    and coalesced buckets, *without* the monotonicity repair; the first bucket starts at 0
+    when its bound is positive, else at -Inf (and then counts whole)."""
     S, T = values.shape
     order, starts = bucket_groups(group, bounds, n_groups)
     out = np.full((n_groups, T), np.nan)
@@ -192,8 +208,7 @@ def bucket_fraction(lower, upper, group, bounds, values, present, n_groups):
             seen[g, t] = True
             if not (np.isinf(ub[n - 1]) and ub[n - 1] > 0):
                 continue
-            _repair(ub, cnt, n)
-            total = cnt[n - 1]
+            total = cnt[n - 1]  # BucketFraction does not repair monotonicity
             lo_q = lower[t]
             hi_q = upper[t]
             if total == 0 or np.isnan(lo_q) or np.isnan(hi_q):
@@ -206,13 +221,10 @@ def bucket_fraction(lower, upper, group, bounds, values, present, n_groups):
             upper_rank = 0.0
             lower_set = False
             upper_set = False
+            b_lo = 0.0 if ub[0] > 0 else -np.inf
             for i in range(n):
-                if i == 0:
-                    b_lo = 0.0 if ub[0] > 0 else -np.inf
-                    c = cnt[0]
-                else:
+                if i > 0:
                     b_lo = ub[i - 1]
-                    c = cnt[i] - cnt[i - 1]
                 b_hi = ub[i]
                 if not lower_set and b_lo >= lo_q:
                     lower_rank = rank
@@ -223,14 +235,14 @@ def bucket_fraction(lower, upper, group, bounds, values, present, n_groups):
                 if lower_set and upper_set:
                     break
                 if not lower_set and b_lo < lo_q and b_hi > lo_q:
-                    lower_rank = rank + c * _part(lo_q, b_lo, b_hi)
+                    lower_rank = _interpolate_bucket(lo_q, b_lo, b_hi, cnt[i], rank)
                     lower_set = True
                 if not upper_set and b_lo < hi_q and b_hi > hi_q:
-                    upper_rank = rank + c * _part(hi_q, b_lo, b_hi)
+                    upper_rank = _interpolate_bucket(hi_q, b_lo, b_hi, cnt[i], rank)
                     upper_set = True
                 if lower_set and upper_set:
                     break
-                rank += c
+                rank = cnt[i]  # cumulative counts: the rank below the next bucket
             if not lower_set or lower_rank > total:
                 lower_rank = total
             if not upper_set or upper_rank > total:
