@@ -264,9 +264,12 @@ def _read_scrape(path: Path | str) -> bytes | bytearray:
     return raw
 
 
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows only
+
+
 def _read_file(path: Path | str) -> bytes:
     """The bytes of a file, with plain system calls (cheaper per file than ``open``)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _O_READ)
     try:
         parts = []
         while chunk := os.read(fd, 1 << 16):

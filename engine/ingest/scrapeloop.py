@@ -65,7 +65,7 @@ class ScrapeLoop:
         self._meta = np.zeros(4096, np.uint8)
         self._out = _outputs(1 << 16)
         self._rows = self._bytes = 1024
-        self._state: tuple[np.ndarray, ...] | None = None
+        self._args: tuple[np.ndarray, ...] | None = None  # the kernel's arrays, when current
         tp.loop[LOOP_META] = -1
 
     # -- one scrape ----------------------------------------------------------------------------
@@ -91,20 +91,18 @@ class ScrapeLoop:
         view = np.frombuffer(body, np.uint8)
         view.flags.writeable = False  # one compiled type for bytes and bytearray bodies
         while True:
-            if self._state is None:
-                self._state = self.tp.kernel_state(self._rows, self._bytes)
-            status, need = replay_scrape(
-                view,
-                kind,
-                t_ms,
-                *self._state,
-                self._prev,
-                self._cur,
-                self._meta,
-                self._scratch,
-                self._scratch_keep,
-                *self._out,
-            )
+            args = self._args
+            if args is None:
+                args = self._args = (
+                    *self.tp.kernel_state(self._rows, self._bytes),
+                    self._prev,
+                    self._cur,
+                    self._meta,
+                    self._scratch,
+                    self._scratch_keep,
+                    *self._out,
+                )
+            status, need = replay_scrape(view, kind, t_ms, *args)
             if status == DONE:
                 self._ups.append(1.0)
                 return
@@ -112,12 +110,12 @@ class ScrapeLoop:
                 self._rows = max(self._rows, int(need))
                 self._bytes = max(self._bytes, len(body))
                 self._room(self._rows)
-                self._state = None
+                self._args = None
             elif status == NEEDS_OUTPUT:
                 self._out_room(int(need))
             else:  # NEEDS_PYTHON
                 self._ups.append(self._python(bytes(body), kind, t_ms, file))
-                self._state = None  # the Python path may have grown the arrays
+                self._args = None  # the Python path may have grown the arrays
                 return
 
     def end_of_run(self, t_ms: int) -> None:
@@ -193,6 +191,7 @@ class ScrapeLoop:
             self._meta = np.zeros(2 * len(lines), np.uint8)
         self._meta[: len(lines)] = np.frombuffer(lines, np.uint8)
         self.tp.loop[LOOP_META] = len(lines)
+        self._args = None
 
     # -- room ----------------------------------------------------------------------------------
     def _room(self, rows: int) -> None:
@@ -207,6 +206,7 @@ class ScrapeLoop:
         grown = np.zeros(n, np.int64)
         grown[: len(self._prev)] = self._prev
         self._prev = grown
+        self._args = None
 
     def _out_room(self, n: int) -> None:
         """Room for ``n`` more samples in the output arrays."""
@@ -217,6 +217,7 @@ class ScrapeLoop:
         self._flush()
         if n > cap:
             self._out = _outputs(max(n, 2 * cap))
+            self._args = None
 
     def _flush(self) -> None:
         """Move the samples written so far out of the output arrays, into a chunk."""
@@ -227,6 +228,7 @@ class ScrapeLoop:
             if 2 * pos >= len(sids):  # mostly full: hand the arrays over, write on in new ones
                 self._chunks.append((sids[:pos], ts[:pos], values[:pos]))
                 self._out = _outputs(len(sids))
+                self._args = None
             else:  # keep no more memory than the samples need
                 self._chunks.append((sids[:pos].copy(), ts[:pos].copy(), values[:pos].copy()))
             loop[LOOP_POS] = 0

@@ -200,10 +200,14 @@ def test_a_failed_scrape_then_a_known_one() -> None:
     _same([(1000 * k, "f.prom", body, None) for k, body in enumerate([good, bad, good, good])])
 
 
-def test_large_scrapes_grow_the_workspace() -> None:
+def test_large_scrapes_grow_the_workspace_and_fill_the_outputs() -> None:
+    """Scans that need more room, and more samples than the output arrays hold (they
+    are handed over or copied out, and written on in new ones)."""
     big = "".join(f'm{{i="{i}"}} {i}\n' for i in range(30_000)).encode()
+    mid = big[: big.index(b'm{i="2000"}')]
     small = b'm{i="1"} 1\n'
-    _same([(1000 * k, "f.prom", body, None) for k, body in enumerate([small, big, big, small])])
+    bodies = [small, big, big, big, small, big, big] + [mid] * 40
+    _same([(1000 * k, "f.prom", body, None) for k, body in enumerate(bodies)])
 
 
 # ---- the scanner's fast path: a warm cache changes nothing -------------------------------------
