@@ -1135,6 +1135,7 @@ def smoothed_instant(f: Sequence[Point], at: int) -> float | None:
 #: (``extrapolated_rate_fused``) maps to the same function.
 REFERENCES: dict[str, Callable[..., Any]] = {
     "kahan.kahan_inc": kahan_inc,
+    "gosort.go_sort": go_sort,
     "windows.window_bounds": window_bounds,
     "windows.lookback_index": lookback_index,
     "windows.drop_stale": drop_stale,

@@ -64,7 +64,7 @@ def _kernel_permutation(vals, mode):
     return idx.tolist(), keys
 
 
-@kernel_settings(300)
+@kernel_settings(120)
 @given(sort_inputs())
 def test_go_sort_gives_gos_permutation(inp):
     vals, mode, order = inp

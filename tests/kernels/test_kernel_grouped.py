@@ -69,7 +69,7 @@ def _check(out, seen, expected, context):
 
 
 @pytest.mark.parametrize("name", AGG_NAMES)
-@kernel_settings(80)
+@kernel_settings(40)
 @given(inp=grouped_inputs())
 def test_aggregate_matches_reference(name, inp):
     vals, present, group, G = inp
@@ -77,7 +77,7 @@ def test_aggregate_matches_reference(name, inp):
     _check(out, seen, _expected(inp, lambda m: R.aggregate(name, m)), name)
 
 
-@kernel_settings(150)
+@kernel_settings(80)
 @given(
     inp=grouped_inputs(max_series=16, ties=True),
     data=st.data(),
@@ -120,7 +120,7 @@ def select_k_inputs(draw):
     return vals, present, group, G, k, top
 
 
-@kernel_settings(200)
+@kernel_settings(120)
 @given(select_k_inputs())
 def test_select_k_matches_reference(inp):
     vals, present, group, G, k, top = inp
@@ -131,7 +131,7 @@ def test_select_k_matches_reference(inp):
     assert np.array_equal(rank[keep], ref_rank[ref_keep]), ("print order differs", rank, ref_rank)
 
 
-@kernel_settings(200)
+@kernel_settings(80)
 @given(grouped_inputs(max_series=8, max_steps=5))
 def test_match_one_side_matches_reference(inp):
     _, present, group, G = inp

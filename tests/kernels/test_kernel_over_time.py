@@ -102,7 +102,7 @@ def _kernel(name, inp):
 
 
 @pytest.mark.parametrize("name", KIND_NAMES)
-@kernel_settings(60)
+@kernel_settings(30)
 @given(data=st.data())
 def test_over_time_matches_reference(name, data):
     inp = data.draw(over_time_inputs(name))
@@ -111,7 +111,7 @@ def test_over_time_matches_reference(name, data):
     assert_same(out, present, _expected(name, inp), f"{name} over grid {inp[1].kind}")
 
 
-@kernel_settings(120)
+@kernel_settings(60)
 @given(data=st.data())
 def test_over_time_honours_min_samples_for_every_kind(data):
     name = data.draw(st.sampled_from(KIND_NAMES))
@@ -124,7 +124,7 @@ def test_over_time_honours_min_samples_for_every_kind(data):
 _TIES = st.sampled_from([0.0, -0.0, math.nan, 1.0, -1.0, math.inf, -math.inf])
 
 
-@kernel_settings(300)
+@kernel_settings(150)
 @given(
     q=st.one_of(st.sampled_from([0.0, 0.5, 1.0, math.nan, -1.0, 2.0]), st.floats(0, 1)),
     vals=st.one_of(

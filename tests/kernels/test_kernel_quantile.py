@@ -107,7 +107,7 @@ def _quantile_expected(inp, q, ref=R.bucket_quantile):
     return out, fix
 
 
-@kernel_settings(250)
+@kernel_settings(120)
 @given(quantile_inputs())
 def test_bucket_quantile_matches_reference(args):
     inp, q = args
@@ -145,7 +145,7 @@ def _fraction_expected(inp, lower, upper, ref=R.bucket_fraction):
     ]
 
 
-@kernel_settings(250)
+@kernel_settings(120)
 @given(fraction_inputs())
 def test_bucket_fraction_matches_reference(args):
     inp, lower, upper = args

@@ -65,7 +65,7 @@ def _kernel(store, g, name, start, end):
     )  # fmt: skip
 
 
-@kernel_settings(150)
+@kernel_settings(60)
 @given(matrix_inputs())
 def test_counter_resets_match_reference(inp):
     store, _ = inp
@@ -75,7 +75,7 @@ def test_counter_resets_match_reference(inp):
     assert prefix.tolist() == ref_prefix
 
 
-@kernel_settings(250)
+@kernel_settings(120)
 @given(rate_inputs())
 def test_extrapolated_rate_matches_reference(inp):
     store, g, name, start, end = inp
@@ -85,7 +85,7 @@ def test_extrapolated_rate_matches_reference(inp):
     assert_same(out, present, expected, f"{name} over grid {g.kind}")
 
 
-@kernel_settings(200)
+@kernel_settings(80)
 @given(rate_inputs().filter(lambda inp: inp[1].monotone))
 def test_extrapolated_rate_fused_matches_reference(inp):
     store, g, name, start, end = inp
@@ -98,7 +98,7 @@ def test_extrapolated_rate_fused_matches_reference(inp):
     assert_same(out, present, _expected(store, g, name, start, end), f"{name}, fused")
 
 
-@kernel_settings(200)
+@kernel_settings(80)
 @given(rate_inputs())
 def test_instant_value_matches_reference(inp):
     store, g, name, start, end = inp

@@ -34,7 +34,7 @@ def selection(draw, stale=False, inverted=True):
     return store, g, seg_start, seg_end
 
 
-@kernel_settings(300)
+@kernel_settings(120)
 @given(selection())
 def test_window_bounds_match_reference(inp):
     store, g, seg_start, seg_end = inp
@@ -45,7 +45,7 @@ def test_window_bounds_match_reference(inp):
     assert end.tolist() == ref_end
 
 
-@kernel_settings(300)
+@kernel_settings(120)
 @given(selection(stale=True))
 def test_lookback_index_matches_reference(inp):
     store, g, seg_start, seg_end = inp
@@ -60,7 +60,7 @@ def test_lookback_index_matches_reference(inp):
     assert got.tolist() == expected
 
 
-@kernel_settings(200)
+@kernel_settings(60)
 @given(matrix_inputs(stale=True))
 def test_drop_stale_matches_reference(inp):
     store, _ = inp
