@@ -249,12 +249,6 @@ def _read_target(folder: Path, job_default: str) -> Target:
 def read_body(path: Path | str) -> bytes:
     """The scrape body in ``path``, gunzipped when needed; raises :class:`IngestError`
     for unreadable files and corrupt or truncated gzip streams."""
-    body = _read_scrape(path)
-    return body if isinstance(body, bytes) else bytes(body)
-
-
-def _read_scrape(path: Path | str) -> bytes | bytearray:
-    """:func:`read_body` without a copy of a gunzipped body."""
     try:
         raw = _read_file(path)
     except OSError as e:
@@ -285,7 +279,7 @@ def _read_file(path: Path | str) -> bytes:
 _decompressor = getattr(zlib_ng, "_ZlibDecompressor", zlib_ng.decompressobj)
 
 
-def gunzip(raw: bytes, path: Path | str = "") -> bytes | bytearray:
+def gunzip(raw: bytes, path: Path | str = "") -> bytes:
     """Decompress a gzip file's bytes, exactly as :func:`gzip.decompress` does.
 
     The common case, a file that is one gzip member, is decompressed by zlib-ng (about
@@ -346,7 +340,7 @@ def _replay_target(t, interval, capture_end, builder, strict, on_file) -> None:
     loop = ScrapeLoop(tp, builder.warnings, strict=strict)
     for t_ms, file in t.scrapes:
         try:
-            body = _read_scrape(file)
+            body = read_body(file)
         except IngestError as e:
             loop.scrape(t_ms, file, None, e)
         else:

@@ -30,7 +30,9 @@ Exemplars (OpenMetrics only) are kept with their labels exactly as exposed (Prom
 sample's timestamp, as the scrape loop does.
 
 :func:`parse_exposition` parses one exposition and returns its samples; the capture
-replay uses :class:`TargetParser`, which keeps Prometheus' per-target scrape cache.
+replay uses :class:`TargetParser`, which keeps Prometheus' per-target scrape cache
+(through :class:`engine.ingest.scrapeloop.ScrapeLoop`, whose kernel replays the
+scrapes that need no label work without coming back to Python).
 
 >>> body = b'# TYPE h histogram\\nh_bucket{le="1"} 3\\nh_bucket{le="+Inf"} 4 1700000000000\\n'
 >>> e = parse_exposition(body)

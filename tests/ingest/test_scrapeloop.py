@@ -155,7 +155,7 @@ def scrape_sequence(draw):
             body += "\n"  # else the loop appends the newline itself
         data = body.encode()
         if draw(st.booleans()):
-            data = bytearray(data)  # what the gzip fast path returns
+            data = bytearray(data)  # any bytes-like body
         out.append((t, f"/c/t/{t}.{'om' if kind == 'om' else 'prom'}", data, None))
     return out
 
