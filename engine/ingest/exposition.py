@@ -263,7 +263,6 @@ def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace, mtype0: in
     lines = len(data) // 4 + 2 if len(data) < 1 << 20 else data.count(b"\n") + 2
     cache.reserve(lines, len(data))
     ws.reserve(lines)
-    cache.st[2] += 1
     buf = np.frombuffer(data, np.uint8)
     mtype_end = scan_exposition(
         buf,
@@ -704,7 +703,7 @@ class TargetParser:
         self._ws = _Workspace()
         self._slot_sid = np.full(0, -1, np.int64)
         self._slot_iter = np.full(0, -1, np.int64)
-        #: scrape-loop state shared with :func:`~engine.kernels.scrapeloop.replay_scrape`
+        #: scrape-loop state shared with :func:`~engine.kernels.scrapeloop.replay_scanned`
         #: (its ``LOOP_*`` fields: cache iteration, stamps, ...)
         self.loop = np.zeros(LOOP_FIELDS, np.int64)
         self.loop[LOOP_HONOR_TS] = honor_timestamps
@@ -857,21 +856,41 @@ class TargetParser:
         out = np.empty(len(prev), np.int64)
         return out[: missing_ids(prev, cur, self._gone, self.loop[LOOP_GONE], out)]
 
-    def kernel_state(self, rows: int, nbytes: int) -> tuple[np.ndarray, ...]:
-        """The arrays :func:`~engine.kernels.scrapeloop.replay_scrapes` works on (series
-        cache, workspace, scrape cache, stamps, :attr:`loop`), with room for a scan of
-        ``nbytes`` bytes in ``rows`` rows that may add as many new series. Arrays may be
-        reallocated here: call again after the Python path ran."""
+    def reserve(self, rows: int, nbytes: int) -> bool:
+        """Room for a scan of ``nbytes`` bytes in ``rows`` rows that may add as many new
+        series (see :func:`~engine.kernels.textscan.scan_exposition`), and stamps for
+        every series; returns whether arrays of :meth:`kernel_arrays` were replaced."""
         cache, ws = self._cache, self._ws
+        need = cache.n_slots + rows
+        keys = len(self.keys)
+        if (
+            need <= len(cache.slots)
+            and 2 * need <= len(cache.ht)
+            and int(cache.st[1]) + nbytes <= len(cache.arena)
+            and rows <= ws.cap
+            and need <= len(self._slot_sid)
+            and keys <= len(self._gone)
+            and keys <= len(self._stamp)
+        ):
+            return False
         cache.reserve(rows, nbytes)
         ws.reserve(rows)
-        need = cache.n_slots + rows
         if len(self._slot_sid) < need:
             grow = max(need, 2 * len(self._slot_sid))
             self._slot_sid = _grow(self._slot_sid, grow, -1)
             self._slot_iter = _grow(self._slot_iter, grow, -1)
-        if len(self._gone) < len(self.keys):
-            self._gone = _grow(self._gone, max(len(self.keys), 2 * len(self._gone)), 0)
+        if len(self._gone) < keys:
+            self._gone = _grow(self._gone, max(keys, 2 * len(self._gone)), 0)
+        self._stamp_array()
+        return True
+
+    def kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays the scrape kernels work on: series cache (``ht``, ``slots``,
+        ``slot_hash``, ``arena``, ``st``), workspace (``S``, ``S_val``, ``M``, ``X``,
+        ``X_val``, ``W``, ``res``), scrape cache (``slot_sid``, ``slot_iter``), stamps
+        (``stamp``, ``gone``) and :attr:`loop`; valid until :meth:`reserve` or
+        :meth:`parse` replaces one."""
+        cache, ws = self._cache, self._ws
         return (
             cache.ht,
             cache.slots,
@@ -887,7 +906,7 @@ class TargetParser:
             ws.res,
             self._slot_sid,
             self._slot_iter,
-            self._stamp_array(),
+            self._stamp,
             self._gone,
             self.loop,
         )

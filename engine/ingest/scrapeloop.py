@@ -1,9 +1,10 @@
 """One target's scrape loop, replayed scrape after scrape.
 
 The capture replay (:mod:`engine.ingest.capture`) hands over the bodies of a target's
-scrapes in time order. A scrape whose series the scrape cache already holds is replayed
-start to end by one call of the kernel :func:`~engine.kernels.scrapeloop.replay_scrape`:
-scan, scrape cache, staleness and ``up``. Any other scrape (new series, a parse error
+scrapes in time order. Each body is scanned (:func:`~engine.kernels.textscan.
+scan_exposition`); a scrape whose series the scrape cache already holds is then
+replayed to the end by the kernel :func:`~engine.kernels.scrapeloop.replay_scanned`:
+scrape cache, staleness and ``up``. Any other scrape (new series, a parse error
 and its message, numbers for the slow path, exemplars, changed metadata) goes through
 :meth:`~engine.ingest.exposition.TargetParser.parse`, as a scrape on its own would.
 Either way a scrape gives the same samples, in the same order, and leaves the same
@@ -24,14 +25,13 @@ import numpy as np
 from ..errors import IngestError
 from ..kernels.scrapeloop import (
     DONE,
-    KIND_EMPTY,
     LOOP_META,
     LOOP_POS,
     LOOP_PREV,
     NEEDS_OUTPUT,
-    NEEDS_ROOM,
-    replay_scrape,
+    replay_scanned,
 )
+from ..kernels.textscan import scan_exposition
 from ..store.samples import stale_markers
 from .exposition import _MODES, TargetParser, sniff_format
 
@@ -64,8 +64,9 @@ class ScrapeLoop:
         self._room(1024)
         self._meta = np.zeros(4096, np.uint8)
         self._out = _outputs(1 << 16)
-        self._rows = self._bytes = 1024
-        self._args: tuple[np.ndarray, ...] | None = None  # the kernel's arrays, when current
+        self._headroom = (-1, -1)  # rows and bytes a scan has room for
+        # the kernels' arrays (scan, then replay), while none of them is replaced
+        self._args: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
         tp.loop[LOOP_META] = -1
 
     # -- one scrape ----------------------------------------------------------------------------
@@ -83,40 +84,63 @@ class ScrapeLoop:
             self._failed_read(error or IngestError("cannot read file", file), t_ms)
             self._ups.append(0.0)
             return
-        kind = KIND_EMPTY
+        kind, rows = -1, 0
         if body:
             kind = _MODES[sniff_format(body, file)]
             if kind != 1 and body[-1] != 10:  # a text body ends with a newline
-                body += b"\n"
+                body = body + b"\n"  # (not +=: a bytearray is the caller's)
+            n = len(body)
+            rows = n // 4 + 2 if n < 1 << 20 else body.count(b"\n") + 2  # a line: 4+ bytes
+        # room for the scan, and stamps for every series (the kernels do not check):
+        # what :meth:`TargetParser.reserve` gave holds until the Python path runs
+        if rows > self._headroom[0] or len(body) > self._headroom[1]:
+            if self.tp.reserve(rows, len(body)) or len(self._cur) < rows:
+                self._room(rows)
+                self._args = None
+            self._headroom = (rows, len(body))
         view = np.frombuffer(body, np.uint8)
         view.flags.writeable = False  # one compiled type for bytes and bytearray bodies
+        if self._args is None:
+            self._args = self._kernel_args()
+        scan, replay = self._args
+        if kind >= 0:
+            scan_exposition(view, kind, 0, *scan)
         while True:
-            args = self._args
-            if args is None:
-                args = self._args = (
-                    *self.tp.kernel_state(self._rows, self._bytes),
-                    self._prev,
-                    self._cur,
-                    self._meta,
-                    self._scratch,
-                    self._scratch_keep,
-                    *self._out,
-                )
-            status, need = replay_scrape(view, kind, t_ms, *args)
+            status, room = replay_scanned(view, kind >= 0, t_ms, *replay)
             if status == DONE:
                 self._ups.append(1.0)
                 return
-            if status == NEEDS_ROOM:
-                self._rows = max(self._rows, int(need))
-                self._bytes = max(self._bytes, len(body))
-                self._room(self._rows)
-                self._args = None
-            elif status == NEEDS_OUTPUT:
-                self._out_room(int(need))
-            else:  # NEEDS_PYTHON
+            if status != NEEDS_OUTPUT:  # NEEDS_PYTHON
                 self._ups.append(self._python(bytes(body), kind, t_ms, file))
-                self._args = None  # the Python path may have grown the arrays
+                self._args = None  # the Python path may have replaced arrays,
+                self._headroom = (-1, -1)  # added series and cache slots
                 return
+            self._out_room(int(room))
+            if self._args is None:
+                self._args = self._kernel_args()
+            replay = self._args[1]
+
+    def _kernel_args(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """Arguments of :func:`scan_exposition` and of :func:`replay_scanned` after the
+        body, from the current arrays."""
+        arrays = self.tp.kernel_arrays()
+        scan = arrays[:12]  # ht, slots, slot_hash, arena, st, S, S_val, M, X, X_val, W, res
+        _, _, _, _, st, S, S_val, M, _, _, _, res = scan
+        replay = (
+            res,
+            S,
+            S_val,
+            M,
+            st,
+            *arrays[12:],  # slot_sid, slot_iter, stamp, gone, loop
+            self._prev,
+            self._cur,
+            self._meta,
+            self._scratch,
+            self._scratch_keep,
+            *self._out,
+        )
+        return scan, replay
 
     def end_of_run(self, t_ms: int) -> None:
         """Stale markers at ``t_ms`` for every series of the last scrape (the target's

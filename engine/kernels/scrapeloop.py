@@ -1,4 +1,4 @@
-"""The scrape loop's bookkeeping, and one scrape replayed start to end (numba).
+"""The scrape loop's bookkeeping, and one scanned scrape replayed start to end (numba).
 
 Mirrors ``scrapeLoop.append`` and the scrape cache of prometheus/prometheus
 ``scrape/scrape.go`` once the exposition is scanned (:mod:`engine.kernels.textscan`) and
@@ -10,11 +10,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .textscan import FLAG_DUP, FLAG_TS, scan_exposition
+from .textscan import FLAG_DUP, FLAG_TS
 
 __all__ = [
     "DONE",
-    "KIND_EMPTY",
     "LOOP_FIELDS",
     "LOOP_GONE",
     "LOOP_HONOR_TS",
@@ -25,10 +24,8 @@ __all__ = [
     "LOOP_STAMP",
     "NEEDS_OUTPUT",
     "NEEDS_PYTHON",
-    "NEEDS_ROOM",
     "missing_ids",
-    "replay_scrape",
-    "scan_rows",
+    "replay_scanned",
     "scrape_bookkeeping",
 ]
 
@@ -131,18 +128,13 @@ def missing_ids(prev, cur, stamp, stamp_id, out):
     return n
 
 
-# ---- one scrape, start to end -----------------------------------------------------------------
+# ---- one scanned scrape, start to end ----------------------------------------------------------
 
-#: ``kind`` of a scrape for :func:`replay_scrape`: a body to scan in mode 0-2 (text,
-#: OpenMetrics, dump) or an empty body
-KIND_EMPTY = -1
-
-#: what :func:`replay_scrape` did
+#: what :func:`replay_scanned` did
 DONE = 0  # the scrape is replayed
 NEEDS_PYTHON = 1  # nothing done: a new series, an error, slow numbers, exemplars, or
 #                  metadata lines that differ from the last ones applied
-NEEDS_ROOM = 2  # nothing done: the series cache or the workspace is too small
-NEEDS_OUTPUT = 3  # nothing done: the output arrays are too small
+NEEDS_OUTPUT = 2  # nothing done: the output arrays are too small
 
 #: fields of the ``loop`` state array shared with the Python path
 LOOP_ITER = 0  # scrape cache iteration (``scrapeCache.iter``)
@@ -180,36 +172,15 @@ def _same_meta(buf, M, nm, meta, meta_len):
 
 
 @nb.njit(cache=True)
-def scan_rows(body):
-    """Rows a scan of ``body`` may need: a sample line takes at least 4 bytes; from
-    1 MiB on, its newlines are counted instead."""
-    size = len(body)
-    if size < 1 << 20:
-        return size // 4 + 2
-    rows = 2
-    for q in range(size):
-        if body[q] == 10:
-            rows += 1
-    return rows
-
-
-@nb.njit(cache=True)
-def replay_scrape(
+def replay_scanned(
     body,
-    kind,
+    scanned,
     t_ms,
-    ht,
-    slots,
-    slot_hash,
-    arena,
-    st,
+    res,
     S,
     S_val,
     M,
-    X,
-    X_val,
-    W,
-    res,
+    st,
     slot_sid,
     slot_iter,
     stamp,
@@ -224,59 +195,41 @@ def replay_scrape(
     out_ts,
     out_val,
 ):
-    """Replay one scrape whose series are all known; returns ``(status, rows)``.
+    """Replay one scrape, whose body the scanner has just read; returns ``(status,
+    room)``.
 
-    ``body`` (uint8, a text body ending with a newline) is the scrape taken at ``t_ms``
-    (ms), of kind ``kind`` (a scan mode, or :data:`KIND_EMPTY`). As the scrape loop of
-    prometheus/prometheus ``scrape/scrape.go`` does, and as
-    :meth:`engine.ingest.exposition.TargetParser.parse` plus the capture replay do in
-    Python:
+    ``body`` (uint8) is the scrape taken at ``t_ms`` (ms); when ``scanned``,
+    :func:`~engine.kernels.textscan.scan_exposition` has just filled ``res``, ``S``,
+    ``S_val`` and ``M`` from it (``st[0]`` cache slots exist), else the body is empty:
+    a successful scrape without series. As the scrape loop of prometheus/prometheus
+    ``scrape/scrape.go`` does, and as :meth:`engine.ingest.exposition.TargetParser.parse`
+    plus the capture replay do in Python:
 
-    - the body is scanned (:func:`~engine.kernels.textscan.scan_exposition`) with the
-      series cache (``ht`` .. ``st``) and workspace (``S`` .. ``res``);
     - :func:`scrape_bookkeeping` maps cache slots to series ids (``slot_sid``), drops
       repeated series, tracks the series read without a timestamp (into ``cur``) and
       flushes the scrape cache; the samples kept go to ``out_*`` at ``loop[LOOP_POS]``;
     - the series of ``prev`` (the previous scrape's tracked set, ``loop[LOOP_PREV]``
       long) missing from ``cur`` get a stale marker at ``t_ms``, then ``cur`` becomes
-      ``prev``. An empty body is a successful scrape without series.
+      ``prev``.
 
     Metadata is only *checked* here: a scrape whose HELP/TYPE/UNIT lines are not byte
     for byte the last ones applied (``meta[:loop[LOOP_META]]``) goes to Python, which
     applies them; lines applied once more change nothing.
 
-    Any status but :data:`DONE` means nothing was done (the scan leaves at most new
-    cache slots behind, which the next scan finds again); ``rows`` is then the rows the
-    scan needs (:func:`scan_rows`), and for :data:`NEEDS_OUTPUT` the samples it may
-    write. ``scratch``/``scratch_keep`` are per-sample work arrays.
+    Any status but :data:`DONE` means nothing was done; for :data:`NEEDS_OUTPUT`,
+    ``room`` is the samples the scrape may write. ``cur``, ``prev``, ``scratch`` and
+    ``scratch_keep`` hold at least one entry per sample of the scan.
     """
-    slot_off = slots[:, 0]
     pos = loop[LOOP_POS]
     n_prev = loop[LOOP_PREV]
     nt = 0
-    if kind != KIND_EMPTY:
-        rows = scan_rows(body)
-        if (
-            st[0] + rows > len(slot_off)
-            or 2 * (st[0] + rows) > len(ht)
-            or st[1] + len(body) > len(arena)
-            or rows > len(S)
-            or rows > len(cur)
-            or rows > len(prev)
-            or rows > len(scratch_keep)
-            or st[0] + rows > len(slot_sid)
-        ):
-            return NEEDS_ROOM, rows
-        st[2] += 1
-        scan_exposition(
-            body, kind, 0, ht, slots, slot_hash, arena, st, S, S_val, M, X, X_val, W, res
-        )
+    if scanned:
         ns = res[0]
         nm = res[1]
         if res[4] != 0 or res[3] != 0 or res[2] != 0:
-            return NEEDS_PYTHON, rows  # an error, slow numbers or exemplars
+            return NEEDS_PYTHON, 0  # an error, slow numbers or exemplars
         if nm and not _same_meta(body, M, nm, meta, loop[LOOP_META]):
-            return NEEDS_PYTHON, rows
+            return NEEDS_PYTHON, 0
         if pos + ns + n_prev > len(out_sid):
             return NEEDS_OUTPUT, ns + n_prev
         stamp_id = loop[LOOP_STAMP] + 1
@@ -303,7 +256,7 @@ def replay_scrape(
             cur,
         )
         if n_kept < 0:
-            return NEEDS_PYTHON, rows  # a series the scrape cache does not hold
+            return NEEDS_PYTHON, 0  # a series the scrape cache does not hold
         loop[LOOP_STAMP] = stamp_id
         pos += n_kept
     elif pos + n_prev > len(out_sid):

@@ -279,12 +279,13 @@ def scan_exposition(
     (int64 ``[cap, 5]``: arena offset, length, last scan id, slot that followed it last
     time, bit mask of the modes whose lexer accepted its bytes as a complete series
     ending in ``}``), ``slot_hash``, the byte ``arena`` and ``st = [n_slots, arena_used,
-    scan_id, first_slot]``. The caller guarantees room for one new slot per line and
-    ``len(buf)`` arena bytes, and a table at most half full afterwards. Expositions repeat
-    their series in the same order, so the slot that followed the previous line's slot
-    last time is tried first: when its bytes (validated before, in this mode) start the
-    line, the line's series is read without validating or hashing them again; otherwise
-    the series is lexed and looked up in the hash table.
+    scan_id, first_slot]`` (each scan takes the next scan id). The caller guarantees
+    room for one new slot per line and ``len(buf)`` arena bytes, and a table at most
+    half full afterwards. Expositions repeat their series in the same order, so the slot
+    that followed the previous line's slot last time is tried first: when its bytes
+    (validated before, in this mode) start the line, the line's series is read without
+    validating or hashing them again; otherwise the series is lexed and looked up in the
+    hash table.
 
     Outputs (few arguments keep numba's dispatch cheap):
 
@@ -333,7 +334,8 @@ def scan_exposition(
     n = len(buf)
     om = mode == MODE_OPENMETRICS
     dump = mode == MODE_DUMP
-    scan_id = st[2]
+    scan_id = st[2] + 1  # a new scan: repeats are marked by this id
+    st[2] = scan_id
     mtype = mtype0
     ns = 0
     nm = 0
