@@ -14,7 +14,7 @@ targets, counters moving between scrapes.
   (about 750 bytes a line), the case the 100 MB/s target is about.
 
 Reported (``extra_info``, and printed with ``-s``): MB/s and samples/s of promreplay's
-per-target scrape parsing (what a capture replay runs per file) and of
+per-target scrape replay on bodies in memory (what a capture replay runs per file) and of
 ``prometheus_client.parser.text_string_to_metric_families`` on the same bytes, end to
 end ``engine.open`` on a folder of the same files, and the store's bytes per sample.
 
@@ -38,7 +38,8 @@ from meshdata import dataset, uncompressed_bytes
 from prometheus_client.parser import text_string_to_metric_families
 
 import engine
-from engine.ingest.exposition import TEXT, TargetParser
+from engine.ingest.exposition import TargetParser
+from engine.ingest.scrapeloop import ScrapeLoop
 
 TARGETS = 10
 SCRAPES = 240  # one hour at 15 s per target
@@ -176,15 +177,18 @@ def _record(name: str, seconds: float, nbytes: int, samples: int, benchmark) -> 
 
 
 def test_promreplay_parse(benchmark, corpus) -> None:  # noqa: ANN001
+    """What a capture replay runs per scrape body (:class:`ScrapeLoop`: the scrape
+    loop's kernel, with ``TargetParser`` for new series), on bodies in memory."""
     kind, bodies = corpus
     nbytes, samples = _sizes(bodies)
 
     def run() -> int:
         n = 0
         for t, per in enumerate(bodies):
-            tp = TargetParser({"job": "mesh", "instance": f"pod-{t}"})
+            loop = ScrapeLoop(TargetParser({"job": "mesh", "instance": f"pod-{t}"}), [])
             for k, body in enumerate(per):
-                n += tp.parse(body, TEXT, 1_700_000_000_000 + 15_000 * k).n_read
+                loop.scrape(1_700_000_000_000 + 15_000 * k, "scrape.prom", body)
+            n += sum(len(sids) for sids, _, _ in loop.samples())
         assert n == samples
         return n
 
