@@ -265,9 +265,32 @@ class LabelTable:
         return None  # pragma: no cover - unreachable
 
     def sort_order(self) -> np.ndarray:
-        """Indices that sort the series as Prometheus' ``labels.Compare`` does."""
-        keys = self.keys()
-        return np.asarray(sorted(range(self.n), key=keys.__getitem__), dtype=np.int64)
+        """Indices that sort the series as Prometheus' ``labels.Compare`` does (stable).
+
+        ``labels.Compare`` walks the sorted ``(name, value)`` pairs of two label sets. The
+        sort here runs column by column instead: a present value sorts by its string; an
+        absent label sorts after every value when the series has a later label (its next
+        pair has a greater name) and before every value when it has none (its pairs end,
+        and the shorter set sorts first).
+
+        >>> t = LabelTable.from_dicts([{"b": "1"}, {"a": "2", "c": "1"}, {"a": "2"}, {}])
+        >>> t.sort_order().tolist()
+        [3, 2, 1, 0]
+        """
+        names = self.names()
+        if self.n < 2 or not names:
+            return np.arange(self.n, dtype=np.int64)
+        m = self.codes_matrix(names)  # [n, k], columns in name order
+        codes = np.unique(m)
+        rank = np.empty(len(codes), np.int64)
+        rank[np.argsort(POOL.strings(codes), kind="stable")] = np.arange(1, len(codes) + 1)
+        present = m != 0
+        # has a label after column j: reversed cumulative "or", shifted by one column
+        later = np.zeros_like(present)
+        later[:, :-1] = np.logical_or.accumulate(present[:, :0:-1], axis=1)[:, ::-1]
+        absent = np.where(later, len(codes) + 1, 0)
+        tokens = np.where(present, rank[np.searchsorted(codes, m)], absent)
+        return np.lexsort(tokens.T[::-1]).astype(np.int64)
 
 
 def group_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

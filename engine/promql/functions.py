@@ -35,7 +35,7 @@ from ..store.index import compile_regex
 from . import annotations as A
 from . import nodes as N
 from .signatures import ANCHORED_SAFE_FUNCTIONS, SMOOTHED_SAFE_FUNCTIONS, extended_range_error
-from .values import Matrix, Scalar, Vector, collate
+from .values import METADATA_LABELS, Matrix, Scalar, Vector, collate
 
 if TYPE_CHECKING:
     from .evaluator import Evaluator
@@ -111,9 +111,19 @@ def _vector_result(
     vec = Vector(m.labels, out, present, m.drop_name.copy()).compact()
     if drop:
         vec = vec.drop_names(ev.delayed)
-    if not ev.delayed:
+    if not ev.delayed and not (m.distinct and (not drop or _constant_names(m.labels))):
         vec = collate(vec, strict=True)
     return vec
+
+
+def _constant_names(labels: LabelTable) -> bool:
+    """Whether every series has the same metric name (and type and unit): dropping them
+    then cannot make two distinct label sets equal."""
+    for name in METADATA_LABELS:
+        c = labels.cols.get(name)
+        if c is not None and len(c) and (c != c[0]).any():
+            return False
+    return True
 
 
 # =====================================================================================

@@ -109,6 +109,8 @@ class Matrix:
     extended: str | None = None
     range_start: np.ndarray | None = None
     range_end: np.ndarray | None = None
+    #: True when no two series have the same labels (a selection from a store)
+    distinct: bool = False
 
     def __post_init__(self) -> None:
         if self.drop_name is None:

@@ -3,9 +3,10 @@ and ``quantile_sorted`` (the ``quantile()`` shared with the ``quantile`` aggrega
 
 Why the inputs reach every branch:
 
-- each kind runs over regular, ``@``, reversed and random grids, so the sliding-deque
-  min/max meets windows that move forward, stand still, move back and overlap
-  arbitrarily, and the reductions meet empty, single-sample and long windows;
+- each kind runs over regular, ``@``, reversed and random grids, so min/max (both the
+  sliding deque and the window-by-window loop, whichever ``over_time`` would pick) meet
+  windows that move forward, stand still, move back and overlap arbitrarily, and the
+  reductions meet empty, single-sample and long windows;
 - values include NaN, ±Inf, ±0.0, 1e308 and subnormals: sums overflow (Kahan's "infinite
   sum drops the compensation"), ``avg_over_time`` switches to the incremental mean,
   ``min``/``max`` start from NaN, ``changes`` compares NaN with NaN, ``deriv`` sees
@@ -118,6 +119,39 @@ def test_over_time_honours_min_samples_for_every_kind(data):
     inp = data.draw(over_time_inputs(name, any_min_samples=True))
     out, present = _kernel(name, inp)
     assert_same(out, present, _expected(name, inp), f"{name}, min_samples={inp[-1]}")
+
+
+@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+@pytest.mark.parametrize("name", ["min_over_time", "max_over_time"])
+@kernel_settings(40)
+@given(data=st.data())
+def test_both_min_max_strategies_match_reference(strategy, name, data):
+    """``over_time`` picks the sliding deque or the window-by-window loop by how often
+    the windows overlap; each must be right on any grid, whichever it would pick."""
+    inp = data.draw(over_time_inputs(name, any_min_samples=True))
+    store, g, start, end, _, _, min_samples = inp
+    out = np.zeros(start.shape)
+    present = np.zeros(start.shape, bool)
+    run = getattr(K, strategy)
+    run(store.values, start, end, name == "max_over_time", min_samples, out, present)
+    assert_same(out, present, _expected(name, inp), f"{strategy} for {name} over {g.kind}")
+
+
+@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+@pytest.mark.parametrize("is_max", [True, False])
+def test_min_max_skip_a_leading_nan_and_keep_the_first_of_equal_zeros(strategy, is_max):
+    """The cases random inputs reach rarely: a window that starts with NaN takes its
+    first non-NaN extreme; an all-NaN window gives NaN; -0.0 before 0.0 stays -0.0."""
+    vals = np.array([math.nan, 1.0, 5.0, -2.0, math.nan, math.nan, -0.0, 0.0])
+    start = np.array([[0, 4, 6, 0]], np.int64)
+    end = np.array([[4, 6, 8, 8]], np.int64)
+    out = np.zeros((1, 4))
+    present = np.zeros((1, 4), bool)
+    getattr(K, strategy)(vals, start, end, is_max, 1, out, present)
+    expected = [5.0 if is_max else -2.0, math.nan, -0.0, 5.0 if is_max else -2.0]
+    assert present.all()
+    np.testing.assert_array_equal(out[0], expected)
+    assert math.copysign(1.0, out[0, 2]) == -1.0
 
 
 #: values whose order under Go's unstable sort decides the sign of a zero quantile
