@@ -19,16 +19,17 @@ What it does:
 3. runs each query of :mod:`queries` as a range query over the whole set at a 60 s step
    and as an instant query at its end: a warm-up, then the median of ``--runs`` runs.
    promreplay's time is measured in process on one core (``os.sched_setaffinity`` and
-   ``NUMBA_NUM_THREADS=1``; ``--cores 2`` for the two-core figure, which also sets
-   ``QueryOptions.threads=2``); Prometheus' is its
+   ``NUMBA_NUM_THREADS=1``); ``--cores 2`` adds a second promreplay column on two cores
+   with ``QueryOptions.threads=2``, measured in the same run; Prometheus' is its
    engine's ``evalTotalTime`` (``stats=all``); VictoriaMetrics' is the request's wall time
    (``nocache=1``, server started with ``-search.disableCache``);
 4. checks that promreplay's answers equal Prometheus' (:mod:`agreement`);
 5. writes ``benchmarks/results/<date>-<host>.json`` and ``.md`` and prints the table.
 
 Servers bind to 127.0.0.1 only and are stopped by their pid, also on errors and Ctrl-C.
-The exit status is 1 when an answer differs from Prometheus', 2 on a setup error (missing
-binaries, no disk space), 0 otherwise; missed speed targets are reported, not failed.
+The exit status is 1 when an answer differs from Prometheus' (or between one and more
+threads), 2 on a setup error (missing binaries, no disk space), 0 otherwise; missed speed
+targets are reported, not failed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import io
 import os
 import pstats
@@ -80,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         "--cores",
         type=int,
         default=1,
-        help="cores (and NUMBA_NUM_THREADS) for promreplay (default 1)",
+        help="also time promreplay on this many cores with as many query threads "
+        "(default 1: the one-core figures only)",
     )
     p.add_argument("--queries", default="", help="comma-separated query keys to run (default: all)")
     p.add_argument(
@@ -217,7 +220,7 @@ class Comparison:
         text = uncompressed_bytes(capture)
 
         # promreplay: a warm-up ingest of the small set loads the kernels, then the timed one
-        with pinned(self.args.cores):
+        with pinned(1):
             engine.open(dataset("small").capture())
             log("promreplay: engine.open of the capture ...")
             t0 = time.perf_counter()
@@ -326,7 +329,7 @@ class Comparison:
         lo, hi = self.db.samples.time_range()
         grid = Grid.over(int(lo), int(hi), round(self.args.step * 1000))
         self.grid = grid
-        opts = QueryOptions(threads=self.args.cores)
+        cores = self.args.cores
         times = {
             "range": grid.start_ms + grid.step_ms * np.arange(grid.steps),
             "instant": np.array([grid.end_ms]),
@@ -338,7 +341,12 @@ class Comparison:
                 row: dict[str, Any] = {"key": q.key, "mode": mode, "expr": q.expr}
                 result: dict[str, Any] = {}
 
-                def ours(q: Any = q, mode: str = mode, result: dict[str, Any] = result) -> float:
+                def ours(
+                    opts: QueryOptions,
+                    q: Any = q,
+                    mode: str = mode,
+                    result: dict[str, Any] = result,
+                ) -> float:
                     t0 = time.perf_counter()
                     if mode == "range":
                         r = range_query(
@@ -350,8 +358,18 @@ class Comparison:
                     result["r"] = r
                     return took
 
-                with pinned(self.args.cores):
-                    row["promreplay_s"], row["promreplay_runs"] = median_time(ours, self.args.runs)
+                one = functools.partial(ours, QueryOptions(threads=1))
+                with pinned(1):
+                    row["promreplay_s"], row["promreplay_runs"] = median_time(one, self.args.runs)
+                if cores > 1:
+                    single = result["r"].to_prometheus_json()
+                    multi = functools.partial(ours, QueryOptions(threads=cores))
+                    with pinned(cores):
+                        row["promreplay_multi_s"], row["promreplay_multi_runs"] = median_time(
+                            multi, self.args.runs
+                        )
+                    # threads split the work, never the answer
+                    row["multi_identical"] = result["r"].to_prometheus_json() == single
                 row["series_out"] = result["r"].labels.n
                 if mode == "range":
                     params = {
@@ -423,6 +441,10 @@ class Comparison:
             f"Prometheus {fmt_seconds(row.get('prometheus_s'))}, VM {fmt_seconds(row.get('vm_s'))}"
             f" (ratios {fmt_ratio(row.get('ratio_prometheus'))}, {fmt_ratio(row.get('ratio_vm'))})"
         )
+        if "promreplay_multi_s" in row:
+            s += f"; on more cores {fmt_seconds(row['promreplay_multi_s'])}"
+            if not row["multi_identical"]:
+                s += " WITH A DIFFERENT ANSWER"
         c = row.get("check")
         if c is not None:
             s += " check ok" if c["ok"] else " CHECK FAILED: " + "; ".join(c["problems"][:3])
@@ -435,16 +457,9 @@ class Comparison:
         g, out = self.grid, io.StringIO()
         for q in self.queries:
             prof = cProfile.Profile()
-            with pinned(self.args.cores):
+            with pinned(1):
                 prof.enable()
-                range_query(
-                    self.db,
-                    q.expr,
-                    g.start_ms,
-                    g.end_ms,
-                    g.step_ms,
-                    QueryOptions(threads=self.args.cores),
-                )
+                range_query(self.db, q.expr, g.start_ms, g.end_ms, g.step_ms, QueryOptions())
                 prof.disable()
             out.write(f"==== ({q.key}) {q.expr}\n")
             stats = pstats.Stats(prof, stream=out)
@@ -518,6 +533,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in record["queries"] if r.get("check") and not r["check"]["ok"]]
     if failed:
         record["notes"].append(f"{len(failed)} answers differ from Prometheus'")
+    split = [r for r in record["queries"] if r.get("multi_identical") is False]
+    if split:
+        record["notes"].append(f"{len(split)} answers differ between one and more threads")
+    failed += split
     path = write(record, stem, args.results)
     print(markdown(record))
     log(f"written {path} and {path.with_suffix('.json')}")

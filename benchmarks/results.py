@@ -123,7 +123,7 @@ def markdown(run: dict[str, Any]) -> str:
         f"{d['series']:,} series, {d['samples']:,} samples",
         f"- queries: range over {d['steps']} steps of {d['step_s']:g} s, and instant at the "
         f"end; median of {run['runs']} runs after a warm-up. promreplay: in process, from a "
-        f"loaded store, on {run['cores']} core(s); Prometheus: `evalTotalTime` of "
+        f"loaded store, on one core{_multi_note(run)}; Prometheus: `evalTotalTime` of "
         "`stats=all`; VictoriaMetrics: request wall time with `nocache=1` and "
         "`-search.disableCache`, both servers free to use every core",
         "- ratios are promreplay's time over the peer's (below 1: promreplay is faster). "
@@ -136,9 +136,16 @@ def markdown(run: dict[str, Any]) -> str:
         "| promreplay/VM | target | check |",
         "|---|---|---:|---:|---:|---:|---:|:---:|---|",
     ]
+    multi = run.get("cores", 1) > 1
+    if multi:
+        lines[-2] = lines[-2].replace("| promreplay |", f"| promreplay | {run['cores']} cores |")
+        lines[-1] = lines[-1].replace("|---|---:|", "|---|---:|---:|", 1)
     for r in run["queries"]:
+        ours = fmt_seconds(r["promreplay_s"])
+        if multi:
+            ours += f" | {fmt_seconds(r.get('promreplay_multi_s'))}"
         lines.append(
-            f"| ({r['key']}) | {r['mode']} | {fmt_seconds(r['promreplay_s'])} | "
+            f"| ({r['key']}) | {r['mode']} | {ours} | "
             f"{fmt_seconds(r.get('prometheus_s'))} | {fmt_seconds(r.get('vm_s'))} | "
             f"{fmt_ratio(r.get('ratio_prometheus'))} | {fmt_ratio(r.get('ratio_vm'))} | "
             f"{_mark(r.get('target_met'))} | {_check(r)} |"
@@ -163,6 +170,16 @@ def markdown(run: dict[str, Any]) -> str:
     if run.get("notes"):
         lines += ["", *[f"- {n}" for n in run["notes"]]]
     return "\n".join(lines) + "\n"
+
+
+def _multi_note(run: dict[str, Any]) -> str:
+    cores = run.get("cores", 1)
+    if cores <= 1:
+        return ""
+    return (
+        f" (the ratios and targets); the '{cores} cores' column is the same query with "
+        f"`QueryOptions(threads={cores})` on {cores} cores"
+    )
 
 
 def _cell(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Building CSR sample columns from samples appended in any order.
+"""Building CSR sample columns: from samples appended in any order (ingest), and from a
+step matrix (a range query's result).
 
 One stable counting sort by series (O(N), no comparison sort), then a check that each
 series is already in time order, which it is for samples read scrape after scrape; only
@@ -14,7 +15,7 @@ import numpy as np
 
 from .jit import kernel
 
-__all__ = ["build_csr"]
+__all__ = ["build_csr", "matrix_points"]
 
 
 @kernel
@@ -63,3 +64,37 @@ def build_csr(series, ts, values, n_series):
             w += 1
         new_offsets[s + 1] = w
     return new_offsets, out_ts[:w], out_v[:w], rejected
+
+
+@kernel
+def matrix_points(values, present, rows, times):
+    """The points of step-matrix rows ``rows``, in that order, as CSR columns.
+
+    Row ``rows[k]`` becomes series ``k``: ``ts[offsets[k]:offsets[k+1]]`` are the
+    ``times`` of its present steps and ``vals`` their ``values``. Returns
+    ``(offsets, ts, vals)``.
+
+    >>> off, ts, v = matrix_points(np.array([[1.0, 2.0], [3.0, 4.0]]),
+    ...                            np.array([[True, False], [True, True]]),
+    ...                            np.array([1, 0]), np.array([10, 20]))
+    >>> off.tolist(), ts.tolist(), v.tolist()
+    ([0, 2, 3], [10, 20, 10], [3.0, 4.0, 1.0])
+    """
+    T = present.shape[1]
+    offsets = np.zeros(len(rows) + 1, np.int64)
+    for k in range(len(rows)):
+        n = 0
+        for j in range(T):
+            n += present[rows[k], j]
+        offsets[k + 1] = offsets[k] + n
+    ts = np.empty(offsets[-1], np.int64)
+    vals = np.empty(offsets[-1], np.float64)
+    w = 0
+    for k in range(len(rows)):
+        r = rows[k]
+        for j in range(T):
+            if present[r, j]:
+                ts[w] = times[j]
+                vals[w] = values[r, j]
+                w += 1
+    return offsets, ts, vals

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import QueryError, TooManySamplesError
+from ..kernels.csr import matrix_points
 from ..labels import LabelTable
 from ..result import Annotation, Result
 from . import nodes as N
@@ -350,16 +351,13 @@ def finish_names(vec: Vector) -> Vector:
 
 
 def _matrix_result(vec: Vector, times: np.ndarray, annotations: list[Annotation]) -> Result:
-    vec = vec.compact()
-    order = vec.labels.sort_order()
-    vec = vec.take(order)
-    counts = vec.present.sum(axis=1)
-    offsets = np.zeros(vec.n_series + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    rows, cols = np.nonzero(vec.present)
-    return Result(
-        "matrix", vec.labels, offsets, times[cols], vec.values[rows, cols], annotations=annotations
+    keep = np.flatnonzero(vec.present.any(axis=1))
+    labels = vec.labels.take(keep)
+    order = labels.sort_order()
+    offsets, ts, values = matrix_points(
+        vec.values, vec.present, keep[order], np.asarray(times, np.int64)
     )
+    return Result("matrix", labels.take(order), offsets, ts, values, annotations=annotations)
 
 
 def _range_vector_result(ev: Evaluator, m: Matrix, annotations: list[Annotation]) -> Result:

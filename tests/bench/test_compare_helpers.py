@@ -17,6 +17,7 @@ from __future__ import annotations
 import doctest
 import gzip
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -321,6 +322,19 @@ def test_markdown_record_escapes_pipes_and_shows_failures() -> None:
     assert table_row.count(" | ") == 8  # no stray column from the | in the values
     assert "2 ms | 50 ms | 1 ms | 0.04 | 2 | **no** | **FAIL**" in table_row
     assert "UH\\|UT" in md and "| promreplay | open | 2.0 | 2,000k | 100.0 | yes |" in md
+
+    # with --cores 2 the two-core time gets its own column, header and separator included
+    row["promreplay_multi_s"] = 0.0012
+    md = markdown({**run, "cores": 2})
+    lines = md.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("| query | mode |"))
+    assert "| promreplay | 2 cores | Prometheus |" in lines[head]
+    table_row = next(line for line in lines if line.startswith("| (e) | range"))
+    rows = (lines[head], lines[head + 1], table_row)
+    cells = [len(re.split(r"(?<!\\)\|", line)) for line in rows]
+    assert cells == [12, 12, 12]  # 10 columns between the outer pipes (\| is no column)
+    assert "| 2 ms | 1.2 ms | 50 ms |" in table_row
+    assert "on 2 cores" in md
 
 
 # ---- a real VictoriaMetrics ----------------------------------------------------------------

@@ -55,6 +55,7 @@ __all__ = [
     "bucket_fraction",
     "bucket_quantile",
     "build_csr",
+    "matrix_points",
     "counter_resets",
     "drop_stale",
     "extended_rate",
@@ -539,6 +540,23 @@ def build_csr(
             out_v.append(v)
         offsets.append(len(out_ts))
     return offsets, out_ts, out_v, rejected
+
+
+def matrix_points(
+    values: Sequence[Sequence[float]],
+    present: Sequence[Sequence[bool]],
+    rows: Sequence[int],
+    times: Sequence[int],
+) -> tuple[list[int], list[int], list[float]]:
+    """The present points of ``rows`` (in that order): offsets, times and values."""
+    offsets, out_ts, out_v = [0], [], []
+    for r in rows:
+        for j, t in enumerate(times):
+            if present[r][j]:
+                out_ts.append(t)
+                out_v.append(values[r][j])
+        offsets.append(len(out_ts))
+    return offsets, out_ts, out_v
 
 
 # =====================================================================================
@@ -1140,6 +1158,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "windows.lookback_index": lookback_index,
     "windows.drop_stale": drop_stale,
     "csr.build_csr": build_csr,
+    "csr.matrix_points": matrix_points,
     "rate.counter_resets": counter_resets,
     "rate.extrapolated_rate": extrapolated_rate,
     "rate.extrapolated_rate_fused": extrapolated_rate,

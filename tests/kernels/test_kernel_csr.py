@@ -1,4 +1,4 @@
-"""``engine.kernels.csr.build_csr`` against :mod:`reference`: samples appended in any
+"""``engine.kernels.csr`` against :mod:`reference`. ``build_csr``: samples appended in any
 order become per-series, time-ordered columns; at a duplicate timestamp the first
 appended sample stays, a later one with other bits is rejected and counted, one with the
 same bits is dropped silently.
@@ -7,6 +7,8 @@ Why the inputs reach every branch: timestamps come from a handful of values, so
 duplicates are common, both with identical bits and with values that compare equal but
 differ in bits (0.0 / -0.0, NaN / the stale marker); samples arrive in order, reversed or
 shuffled (the kernel only sorts series that need it); some series get no sample at all.
+``matrix_points``: a step matrix's rows, picked in any order (repeats too) and with any
+pattern of present steps, empty rows included, become CSR points.
 """
 
 from __future__ import annotations
@@ -94,3 +96,37 @@ def test_broken_references_are_caught():
             )
 
         find_counterexample(appended_samples(), differs)
+
+
+@st.composite
+def step_matrices(draw):
+    S = draw(st.integers(0, 5))
+    T = draw(st.integers(0, 6))
+    present = np.array(draw(st.lists(st.booleans(), min_size=S * T, max_size=S * T)), bool)
+    values = np.array(
+        draw(
+            st.lists(
+                st.sampled_from([0.0, -0.0, 1.5, math.nan, STALE]), min_size=S * T, max_size=S * T
+            )
+        ),
+        np.float64,
+    )
+    rows = draw(st.lists(st.integers(0, S - 1), max_size=6)) if S else []
+    times = sorted(draw(st.lists(st.integers(-(10**12), 10**13), min_size=T, max_size=T)))
+    return (
+        values.reshape(S, T),
+        present.reshape(S, T),
+        np.array(rows, np.int64),
+        np.array(times, np.int64),
+    )
+
+
+@kernel_settings(150)
+@given(step_matrices())
+def test_matrix_points_matches_reference(inp):
+    offsets, ts, vals = K.matrix_points(*inp)
+    values, present, rows, times = inp
+    ref_off, ref_ts, ref_vals = R.matrix_points(values.tolist(), present.tolist(), rows, times)
+    assert offsets.tolist() == ref_off
+    assert ts.tolist() == [int(t) for t in ref_ts]
+    assert vals.view(np.uint64).tolist() == [R.float_bits(v) for v in ref_vals]
