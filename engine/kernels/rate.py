@@ -40,40 +40,101 @@ def counter_resets(offsets, values):
     return pos, prefix
 
 
-@kernel(inline="always")
-def _rate_window(
-    ts, values, a, b, rs, re, reset_pos, reset_prefix, is_counter, is_rate, range_seconds
+@kernel
+def _rates(
+    ts,
+    values,
+    seg_start,
+    seg_end,
+    lo,
+    hi,
+    start,
+    end,
+    fused,
+    reset_pos,
+    reset_prefix,
+    is_counter,
+    is_rate,
+    range_seconds,
 ):
-    """The extrapolated rate of samples ``[a, b)`` in the window ``(rs, re]`` (NaN when
-    there are fewer than two samples: no output)."""
-    if b - a < 2:
-        return np.nan, False
-    first_v = values[a]
-    result = values[b - 1] - first_v
-    if is_counter:
-        for r in range(reset_prefix[a], reset_prefix[b - 1]):
-            result += values[reset_pos[r] - 1]
-    first_t = ts[a]
-    last_t = ts[b - 1]
-    to_start = (first_t - rs) / 1000.0
-    to_end = (re - last_t) / 1000.0
-    sampled = (last_t - first_t) / 1000.0
-    avg = sampled / (b - a - 1)
-    threshold = avg * 1.1
-    if to_start >= threshold:
-        to_start = avg / 2.0
-    if is_counter:
-        to_zero = to_start
-        if result > 0 and first_v >= 0:
-            to_zero = sampled * (first_v / result)
-        if to_zero < to_start:
-            to_start = to_zero
-    if to_end >= threshold:
-        to_end = avg / 2.0
-    factor = (sampled + to_start + to_end) / sampled
-    if is_rate:
-        factor /= range_seconds
-    return result * factor, True
+    """Both rate kernels: window ``j`` of series ``s`` is ``[start[s, j], end[s, j])``, or,
+    when ``fused``, found by walking series ``s``'s samples forward; its edges are
+    ``(lo[j], hi[j]]``.
+
+    Per series, a first pass gathers each window's sample count, raw increase (last -
+    first, plus the value before each counter reset, in Prometheus' order), first value
+    and first/last timestamps; a second pass extrapolates them. The second pass has no
+    branches on the data (selects instead), so it vectorises: its divisions, most of a
+    window's cost, run several at a time (2-3x faster than one window at a time). The
+    first pass is written out here rather than in a helper: numba's inlining of one made
+    the kernel 3x slower."""
+    S = len(start) if not fused else len(seg_start)
+    T = len(lo)
+    out = np.empty((S, T), np.float64)
+    present = np.empty((S, T), np.bool_)
+    count = np.empty(T, np.int64)
+    raw = np.empty(T, np.float64)
+    fv = np.empty(T, np.float64)
+    ft = np.empty(T, np.int64)
+    lt = np.empty(T, np.int64)
+    for s in range(S):
+        i = seg_start[s] if fused else 0
+        k = i
+        b0 = seg_end[s] if fused else 0
+        for j in range(T):
+            if fused:
+                while i < b0 and ts[i] <= lo[j]:
+                    i += 1
+                if k < i:
+                    k = i
+                while k < b0 and ts[k] <= hi[j]:
+                    k += 1
+                a = i
+                b = k
+            else:
+                a = start[s, j]
+                b = end[s, j]
+            n = b - a
+            count[j] = n
+            if n >= 2:
+                first_v = values[a]
+                result = values[b - 1] - first_v
+                if is_counter:
+                    for r in range(reset_prefix[a], reset_prefix[b - 1]):
+                        result += values[reset_pos[r] - 1]
+                raw[j] = result
+                fv[j] = first_v
+                ft[j] = ts[a]
+                lt[j] = ts[b - 1]
+            else:
+                raw[j] = 0.0
+                fv[j] = 0.0
+                ft[j] = 0
+                lt[j] = 1
+        row = out[s]
+        for j in range(T):
+            result = raw[j]
+            first_v = fv[j]
+            to_start = (ft[j] - lo[j]) / 1000.0
+            to_end = (hi[j] - lt[j]) / 1000.0
+            sampled = (lt[j] - ft[j]) / 1000.0
+            avg = sampled / max(count[j] - 1, 1)
+            threshold = avg * 1.1
+            to_start = avg / 2.0 if to_start >= threshold else to_start
+            if is_counter:
+                # never extrapolate below zero (2.51+: after the threshold rule)
+                to_zero = sampled * (first_v / result) if result > 0 and first_v >= 0 else to_start
+                to_start = to_zero if to_zero < to_start else to_start
+            to_end = avg / 2.0 if to_end >= threshold else to_end
+            factor = (sampled + to_start + to_end) / sampled
+            if is_rate:
+                factor /= range_seconds
+            row[j] = result * factor
+        for j in range(T):
+            present[s, j] = count[j] >= 2
+            if count[j] < 2:
+                row[j] = np.nan
+    return out, present
 
 
 @kernel
@@ -99,25 +160,23 @@ def extrapolated_rate(
       never extrapolates below zero (the 2.51+ order: threshold first, then zero cap);
     - divided by the range in seconds for ``rate``.
     """
-    S, T = start.shape
-    out = np.zeros((S, T), np.float64)
-    present = np.zeros((S, T), np.bool_)
-    for s in range(S):
-        for j in range(T):
-            out[s, j], present[s, j] = _rate_window(
-                ts,
-                values,
-                start[s, j],
-                end[s, j],
-                range_start[j],
-                range_end[j],
-                reset_pos,
-                reset_prefix,
-                is_counter,
-                is_rate,
-                range_seconds,
-            )
-    return out, present
+    none = np.zeros(0, np.int64)
+    return _rates(
+        ts,
+        values,
+        none,
+        none,
+        range_start,
+        range_end,
+        start,
+        end,
+        False,
+        reset_pos,
+        reset_prefix,
+        is_counter,
+        is_rate,
+        range_seconds,
+    )
 
 
 @kernel
@@ -136,35 +195,23 @@ def extrapolated_rate_fused(
 ):
     """:func:`extrapolated_rate` with the window bounds found on the way (one forward
     pass per series; ``lo``/``hi`` must be non-decreasing): no bound arrays are built."""
-    S = len(seg_start)
-    T = len(lo)
-    out = np.zeros((S, T), np.float64)
-    present = np.zeros((S, T), np.bool_)
-    for s in range(S):
-        b0 = seg_end[s]
-        i = seg_start[s]
-        k = i
-        for j in range(T):
-            while i < b0 and ts[i] <= lo[j]:
-                i += 1
-            if k < i:
-                k = i
-            while k < b0 and ts[k] <= hi[j]:
-                k += 1
-            out[s, j], present[s, j] = _rate_window(
-                ts,
-                values,
-                i,
-                k,
-                lo[j],
-                hi[j],
-                reset_pos,
-                reset_prefix,
-                is_counter,
-                is_rate,
-                range_seconds,
-            )
-    return out, present
+    none = np.zeros((0, 0), np.int64)
+    return _rates(
+        ts,
+        values,
+        seg_start,
+        seg_end,
+        lo,
+        hi,
+        none,
+        none,
+        True,
+        reset_pos,
+        reset_prefix,
+        is_counter,
+        is_rate,
+        range_seconds,
+    )
 
 
 @kernel
