@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import kernel
+from .windows import advance
 
 __all__ = ["counter_resets", "extrapolated_rate", "extrapolated_rate_fused", "instant_value"]
 
@@ -83,12 +84,7 @@ def _rates(
         b0 = seg_end[s] if fused else 0
         for j in range(T):
             if fused:
-                while i < b0 and ts[i] <= lo[j]:
-                    i += 1
-                if k < i:
-                    k = i
-                while k < b0 and ts[k] <= hi[j]:
-                    k += 1
+                i, k = advance(ts, i, k, b0, lo[j], hi[j])
                 a = i
                 b = k
             else:

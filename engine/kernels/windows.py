@@ -33,6 +33,19 @@ def _search(ts, a, b, x):
     return a
 
 
+@kernel(inline="always")
+def advance(ts, i, k, b0, lo, hi):
+    """Move one series' window ``[i, k)`` (samples below ``b0``) forward to ``(lo, hi]``:
+    the walk every monotone step grid takes, each sample passed once per edge."""
+    while i < b0 and ts[i] <= lo:
+        i += 1
+    if k < i:
+        k = i
+    while k < b0 and ts[k] <= hi:
+        k += 1
+    return i, k
+
+
 @kernel
 def window_bounds(seg_start, seg_end, ts, lo, hi):
     """``start``/``end`` int64 ``[S, T]`` for windows ``(lo[j], hi[j]]``.
@@ -62,12 +75,7 @@ def window_bounds(seg_start, seg_end, ts, lo, hi):
             i = a0
             k = a0
             for j in range(T):
-                while i < b0 and ts[i] <= lo[j]:
-                    i += 1
-                if k < i:
-                    k = i
-                while k < b0 and ts[k] <= hi[j]:
-                    k += 1
+                i, k = advance(ts, i, k, b0, lo[j], hi[j])
                 start[s, j] = i
                 end[s, j] = k
         else:
