@@ -12,6 +12,7 @@ same results as step-by-step evaluation.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -68,11 +69,16 @@ def _grid(db):
 def test_replay_within_twice_the_range_queries(db, benchmark):
     start, end = _grid(db)
     opts = QueryOptions()
-    t0 = time.perf_counter()
-    expected = [range_query(db, e, start, end, STEP, opts) for e in EXPRS]
-    baseline = time.perf_counter() - t0
+    expected = [range_query(db, e, start, end, STEP, opts) for e in EXPRS]  # warm-up
+    baseline = math.inf  # best of 3 warm runs, as the replay's figure is below
+    for _ in range(3):
+        t0 = time.perf_counter()
+        expected = [range_query(db, e, start, end, STEP, opts) for e in EXPRS]
+        baseline = min(baseline, time.perf_counter() - t0)
     rules = load_text(RULES, "mesh.yml")
-    rep = benchmark.pedantic(run_replay, args=(rules, db, start, end, ReplayOptions()), rounds=3)
+    rep = benchmark.pedantic(
+        run_replay, args=(rules, db, start, end, ReplayOptions()), rounds=3, warmup_rounds=1
+    )
     benchmark.extra_info["baseline_s"] = baseline
     assert benchmark.stats["min"] <= 2 * baseline
     out = rep.output_store()
