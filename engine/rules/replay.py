@@ -176,7 +176,10 @@ class ActiveAlert:
 
 @dataclass(frozen=True)
 class Notification:
-    """What the rule manager would send to Alertmanager (not sent)."""
+    """What the rule manager would send to Alertmanager (not sent): at ``time``, the
+    alert's labels (external labels added where missing) and annotations, ``startsAt``
+    (the firing time) and ``endsAt`` (the resolution time once ``resolved``, else the
+    alert's ``validUntil``)."""
 
     time: int
     alertname: str
@@ -184,6 +187,7 @@ class Notification:
     annotations: dict[str, str]
     starts_at: int | None
     ends_at: int | None
+    resolved: bool = False
 
 
 # ---- per-rule state ---------------------------------------------------------------------
@@ -506,6 +510,7 @@ class _Replayer:
                         a.sample,
                         a.fired_at,
                         a.resolved_at if a.resolved_at is not None else a.valid_until,
+                        a.resolved_at is not None,
                     )
                 )
 
@@ -739,11 +744,14 @@ class ReplayResult:
     # ---- questions ---------------------------------------------------------------------------
     @property
     def notifications(self) -> list[Notification]:
-        """What would have been sent to Alertmanager, in order (``startsAt = firedAt``,
-        ``endsAt = resolvedAt`` or ``validUntil``; external labels added where missing)."""
+        """What would have been sent to Alertmanager, in time order, then rule order
+        (``startsAt = firedAt``, ``endsAt = resolvedAt`` or ``validUntil``; external
+        labels added where missing)."""
         rules = self._rp.rules_
         out = []
-        for t, pos, labels, ann, sample, starts, ends in self._rp.notifications:
+        # rules evaluated over the whole grid send all their evaluations at once
+        sent = sorted(self._rp.notifications, key=lambda n: (n[0], n[1]))
+        for t, pos, labels, ann, sample, starts, ends, resolved in sent:
             rr = rules[pos]
             out.append(
                 Notification(
@@ -753,6 +761,7 @@ class ReplayResult:
                     ann if ann is not None else self._rp.render(rr, sample),
                     starts,
                     ends,
+                    resolved,
                 )
             )
         return out
