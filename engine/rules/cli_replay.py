@@ -2,11 +2,13 @@
 
 ``replay DATA RULES... --start S --end E`` evaluates every group as Prometheus 3.14's rule
 manager would and prints, per alert instance, its episodes (pending at, firing at,
-resolved at), a per-instance strip with one character per evaluation, and the rule
-errors (``--format table``), or the JSON document of issue 5 §4 (``--format json``:
-exactly one document on stdout), or one CSV row per episode. ``--plot`` writes a Gantt
-PNG, ``--write-series`` the recorded series, ``ALERTS`` and ``ALERTS_FOR_STATE`` as a
-store ``promreplay query`` opens.
+resolved at), a per-instance strip with one character per evaluation, the rule errors,
+and the Alertmanager view: the notifications the rule manager would have sent
+(``--format table``; ``--notifications`` lists them all); or the JSON document of issue
+5 §4 (``--format json``: exactly one document on stdout; ``--notifications`` adds a
+``notifications`` key); or one CSV row per episode. ``--plot`` writes a Gantt PNG,
+``--write-series`` the recorded series, ``ALERTS`` and ``ALERTS_FOR_STATE`` as a store
+``promreplay query`` opens.
 
 ``eval DATA RULES... --start S --at T [--at T2 ...] [--expr E ...]`` runs the rules from
 ``S`` to the last ``--at`` and prints, at each ``--at``, the firing and pending alerts and
@@ -125,6 +127,12 @@ def add_arguments(rsub, name: str) -> argparse.ArgumentParser:
         )
         p.add_argument("--write-series", metavar="OUT", help="save the rule outputs as a store")
         p.add_argument("--no-strip", action="store_true", help="table format: omit the strip")
+        p.add_argument(
+            "--notifications",
+            action="store_true",
+            help="the Alertmanager view in full: every notification in the table (else the "
+            "first 20); with --format json, a \"notifications\" key",
+        )
     else:
         p.add_argument(
             "--at",
@@ -207,20 +215,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from . import report
+    from . import notify_report, report
 
+    if args.notifications and args.format == "csv":
+        raise PromReplayError("--notifications: not available with --format csv")
     rules, db, start, end, opts, _ = prepare(args, args.end)
     from .replay import run_replay
 
     rep: ReplayResult = run_replay(rules, db, start, end, opts)
     alerts = args.alert or None
     if args.format == "json":
-        json.dump(report.replay_json(rep, alerts), sys.stdout)
+        doc = report.replay_json(rep, alerts)
+        if args.notifications:
+            doc["notifications"] = notify_report.notifications_json(rep, alerts)
+        json.dump(doc, sys.stdout)
         sys.stdout.write("\n")
     elif args.format == "csv":
         sys.stdout.write(report.episodes_csv(rep, alerts))
     else:
         print(report.replay_table(rep, alerts, strip=not args.no_strip))
+        print()
+        rows = None if args.notifications else notify_report.MAX_ROWS
+        print(notify_report.notifications_table(rep, alerts, max_rows=rows))
     if args.plot:
         report.plot_timeline(rep, args.plot, values_for=args.plot_values, alerts=alerts)
         print(f"wrote {args.plot}", file=sys.stderr)
