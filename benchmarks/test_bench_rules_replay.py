@@ -106,3 +106,40 @@ def test_same_results_as_step_by_step(db):
     b = {tuple(sorted(lab.items())): (ts.tolist(), v.view(np.uint64).tolist())
          for lab, ts, v in slow.select('{__name__=~".+"}')}
     assert a == b
+
+
+def test_replay_command_with_startup(tmp_path):
+    """One ``promreplay rules replay ... --format json`` in a new process, as the held-out
+    acceptance cases run it (issue 5 §7: under 2 s each, start-up included): the demo
+    mesh's OpenMetrics view (about an hour, 2k series, more than a case holds) with the
+    bundled Istio rules. The first run may fill numba's on-disk cache; the figure is the
+    best of the next three."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    from fixtures.config import preset
+    from fixtures.generate import generate
+
+    om = tmp_path / "demo.om"
+    generate(preset("demo"), openmetrics=om)
+    db = engine.open(om)
+    lo, hi = db.samples.time_range()
+    start, end = -(-int(lo) // 60_000) * 60, int(hi) // 60_000 * 60
+    cmd = [
+        str(Path(sys.executable).with_name("promreplay")),
+        "rules", "replay", str(om), str(root / "fixtures" / "rules" / "istio.yml"),
+        "--align", "promtool", "--start", str(start), "--end", str(end), "--format", "json",
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True)  # warm numba's cache
+    walls = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        walls.append(time.perf_counter() - t0)
+    report = json.loads(out)
+    assert any(i["alertname"] == "IstioErrorRatioHigh" for i in report["instances"])
+    print(f"\nrules replay of the demo mesh (OpenMetrics), start-up included: {min(walls):.2f} s")
+    assert min(walls) < 2.0

@@ -265,9 +265,12 @@ def _read_file(path: Path | str) -> bytes:
     """The bytes of a file, with plain system calls (cheaper per file than ``open``)."""
     fd = os.open(path, _O_READ)
     try:
+        # one read of the whole file when its size is known (+1: the end shows at once)
+        want = max(os.fstat(fd).st_size + 1, 1 << 16)
         parts = []
-        while chunk := os.read(fd, 1 << 16):
+        while chunk := os.read(fd, want):
             parts.append(chunk)
+            want = 1 << 16
     finally:
         os.close(fd)
     return parts[0] if len(parts) == 1 else b"".join(parts)

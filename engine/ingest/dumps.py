@@ -148,17 +148,16 @@ CHUNK_BYTES = 32 << 20
 
 
 def _pieces(data: bytes, fmt: str, size: int):
-    """``(piece, first_line)`` parts of ``data`` cut after a newline; OpenMetrics pieces
+    """``(piece, offset)`` parts of ``data`` cut after a newline; OpenMetrics pieces
     but the last get a ``# EOF`` line of their own (the file's is in the last one)."""
-    start, line = 0, 0
+    start = 0
     while start < len(data):
         end = data.find(b"\n", start + size) + 1 if start + size < len(data) else 0
         end = end or len(data)
         piece = data[start:end]
         if fmt == OPENMETRICS and end < len(data):
             piece += b"# EOF\n"
-        yield piece, line
-        line += data.count(b"\n", start, end)
+        yield piece, start
         start = end
 
 
@@ -170,11 +169,12 @@ def _load_exposition(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     exemplars = []
     mtype = 0
-    for piece, first_line in _pieces(data, fmt, chunk):
+    for piece, offset in _pieces(data, fmt, chunk):
         p = tp.parse(piece, fmt, t_ms, str(path), mtype0=mtype)
         if not p.ok:
             e = p.error
             assert e is not None
+            first_line = data.count(b"\n", 0, offset)  # lines of the pieces before
             raise IngestError(e.reason, e.file, (e.line or 1) + first_line, e.column)
         mtype = p.mtype_end
         parts.append((p.kept_sids, p.kept_ts, p.kept_values))
