@@ -395,9 +395,11 @@ def _matches_run(name: str, run: re2._Regexp | None) -> bool:
 
 
 def run_file(
-    path: str, opts: TestOptions, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    path: str, opts: TestOptions, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> FileResult:
-    """Run one test file; failures are returned (not printed)."""
+    """Run one test file; failures are returned (not printed). ``out``/``err`` default
+    to ``sys.stdout``/``sys.stderr`` as they are at the call."""
+    err = sys.stderr if err is None else err
     res = FileResult(path)
     try:
         tf = parse_test_file(path, err)
@@ -438,10 +440,13 @@ def run_files(
     *,
     json_out: str | None = None,
     junit_out: str | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
-    """Run test files as ``promtool test rules`` does; returns the exit code."""
+    """Run test files as ``promtool test rules`` does; returns the exit code. ``out`` and
+    ``err`` default to ``sys.stdout``/``sys.stderr`` as they are at the call."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     failed = False
     results = []
     for f in files:

@@ -1,0 +1,118 @@
+"""``promreplay rules test FILE --json OUT`` through the real entry point
+(``engine.cli.main``): ``rule_files`` globs relative to the test file from any working
+directory, exit codes, and the failures found before a rule error aborts a test group."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+from engine.cli import main
+
+RECORD = """
+groups:
+- name: rec
+  rules:
+  - record: r
+    expr: x
+    labels: {i: same}
+"""
+ALERT = """
+groups:
+- name: alerts
+  rules:
+  - alert: High
+    expr: x > 0
+"""
+# {x2}: the values of x{i="2"}; {at2m}/{at4m}: the firing alerts expected then
+TEST = """
+rule_files: ['../rules/*.yml']
+evaluation_interval: 1m
+group_eval_order: [alerts, rec]
+tests:
+- name: t
+  interval: 1m
+  input_series:
+  - series: 'x{{i="1"}}'
+    values: '1 1 1 1 1'
+  - series: 'x{{i="2"}}'
+    values: '{x2}'
+  alert_rule_test:
+  - eval_time: 1m
+    alertname: High
+    exp_alerts: [{{exp_labels: {{i: "1"}}}}]
+  - eval_time: 2m
+    alertname: High
+    exp_alerts: {at2m}
+  - eval_time: 4m
+    alertname: High
+    exp_alerts: {at4m}
+  promql_expr_test:
+  - expr: r
+    eval_time: 4m
+    exp_samples: [{{labels: 'r{{i="same"}}', value: 1}}]
+"""
+ONE = '[{exp_labels: {i: "1"}}]'
+
+
+def write(tmp_path, **fields):
+    """rules/rec.yml and rules/alert.yml, and tests/t.yml that loads them by a glob."""
+    (tmp_path / "rules").mkdir(exist_ok=True)
+    (tmp_path / "rules" / "rec.yml").write_text(RECORD)
+    (tmp_path / "rules" / "alert.yml").write_text(ALERT)
+    t = tmp_path / "tests" / "t.yml"
+    t.parent.mkdir(exist_ok=True)
+    t.write_text(TEST.format(**fields))
+    return t
+
+
+def run(capsys, *argv):
+    code = main(["rules", "test", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_rule_file_globs_resolve_relative_to_the_test_file(tmp_path, capsys, monkeypatch):
+    t = write(tmp_path, x2="_ _ _ _ _", at2m=ONE, at4m=ONE)
+    elsewhere = tmp_path / "a" / "b"  # where ../rules is no folder
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    out_json = tmp_path / "out.json"
+    code, out, err = run(capsys, str(t), "--json", str(out_json))
+    assert (code, err) == (0, "")
+    assert "SUCCESS" in out
+    assert json.loads(out_json.read_text()) == []
+    # both rule files come through the glob: breaking either one fails the test
+    (tmp_path / "rules" / "alert.yml").write_text(ALERT.replace("x > 0", "x > 5"))
+    assert run(capsys, str(t))[0] == 1
+    (tmp_path / "rules" / "alert.yml").write_text(ALERT)
+    (tmp_path / "rules" / "rec.yml").write_text(RECORD.replace("expr: x", "expr: x * 2"))
+    assert run(capsys, str(t))[0] == 1
+
+
+def test_failures_before_a_rule_error_are_reported_with_it(tmp_path, capsys):
+    # x{i="2"} appears at 3m: r then has two series with the label set {i="same"}
+    t = write(tmp_path, x2="_ _ _ 1 1", at2m="[]", at4m="[]")
+    out_json = tmp_path / "out.json"
+    code, _out, err = run(capsys, str(t), "--json", str(out_json))
+    assert code == 1
+    recs = json.loads(out_json.read_text())
+    got = [(r["kind"], r.get("alertname") or r.get("rule"), r["eval_time"]) for r in recs]
+    # the 2m failure, then the error; the (wrong) 4m check and the expression never run
+    assert got == [("alert", "High", "2m0s"), ("rule_error", "r", "3m0s")]
+    assert all(r["file"] == str(t) and r["group"] == "t" for r in recs)
+    assert "    alertname: High, time: 2m" in err
+    msg = "vector contains metrics with the same labelset after applying rule labels"
+    assert f"    rule: r, time: 3m0s, err: {msg}" in err
+
+
+def test_output_goes_to_the_streams_current_at_the_call(tmp_path):
+    import engine.rules.unittest  # noqa: F401  (imported before the streams change)
+
+    t = write(tmp_path, x2="_ _ _ _ _", at2m="[]", at4m=ONE)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["rules", "test", str(t)])
+    assert code == 1
+    assert "  FAILED:" in err.getvalue() and "alertname: High, time: 2m" in err.getvalue()
