@@ -50,6 +50,7 @@ __all__ = [
     "promtool_test",
     "replay_json",
     "replay_table",
+    "timeline_figure",
     "write_series",
 ]
 
@@ -523,7 +524,22 @@ def plot_timeline(
     values_for: str | None = None,
     alerts: Sequence[str] | None = None,
 ) -> None:
-    """A Gantt-like PNG of the replay (see the module doc)."""
+    """A Gantt-like PNG of the replay (see the module doc): :func:`timeline_figure`, saved."""
+    fig = timeline_figure(rep, values_for=values_for, alerts=alerts)
+    import matplotlib.pyplot as plt  # after timeline_figure chose the Agg backend
+
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def timeline_figure(
+    rep: ReplayResult,
+    *,
+    values_for: str | None = None,
+    alerts: Sequence[str] | None = None,
+):
+    """The ``matplotlib`` figure :func:`plot_timeline` saves: the Gantt rows are the last
+    axes, one y tick per instance (top row first); ``values_for`` adds the top panel."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -601,8 +617,7 @@ def plot_timeline(
         f"{format_duration(rep.options.evaluation_interval_ms)} interval)"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def _values_panel(rep: ReplayResult, ax, name: str, dt) -> None:
