@@ -387,3 +387,21 @@ groups:
     rep = replay(rules, store(up([1, 1, 1])), 2 * M, 2 * M, query_offset_ms=M)
     assert out_series(rep, "ra")[()][0] == [M]
     assert out_series(rep, "rb")[()][0] == [2 * M]
+
+
+def test_promtool_alignment_ignores_group_intervals():
+    rules = """
+groups:
+- name: slow
+  interval: 2m
+  rules:
+  - record: r
+    expr: sum(up)
+"""
+    data = store(up([1] * 6))
+    rep = replay(rules, data, 30_000, 5 * M, align="promtool", evaluation_interval_ms=M)
+    every_minute = [30_000 + k * M for k in range(5)]
+    assert rep.evaluation_times() == every_minute
+    assert out_series(rep, "r")[()][0] == every_minute
+    epoch = replay(rules, data, 30_000, 5 * M, evaluation_interval_ms=M)
+    assert epoch.evaluation_times() == [2 * M, 4 * M]  # the group's own interval

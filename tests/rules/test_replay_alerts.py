@@ -212,3 +212,27 @@ groups:
     assert alerts_series(rep, "firing") == {ident: ([M, 2 * M, 5 * M], [1.0, 1.0, 1.0])}
     ts, vals = out_series(rep, "ALERTS_FOR_STATE")[ident]
     assert (ts, values(vals)) == ([M, 2 * M, 5 * M], [60.0, 60.0, 300.0])
+
+
+# ---- templates ---------------------------------------------------------------------------
+
+
+@STRATEGIES
+def test_templates_run_at_t_while_the_rule_queries_at_t_minus_the_offset(strategy):
+    rules = """
+groups:
+- name: g
+  query_offset: 1m
+  rules:
+  - alert: A
+    expr: up > 0
+    annotations:
+      value: '{{ $value }}'
+      query: '{{ with query "up" }}{{ . | first | value }}{{ end }}'
+      time: '{{ with query "vector(time())" }}{{ . | first | value }}{{ end }}'
+"""
+    rep = replay(rules, store(up([1, 2, 3, 4, 5])), 3 * M, 3 * M, strategy=strategy)
+    (a,) = rep.alerts_at(3 * M)
+    # the rule sees up at 2m (2); the template's query runs at 3m (3)
+    assert a.annotations == {"value": "2", "query": "3", "time": "180"}
+    assert a.active_at == 3 * M
