@@ -250,3 +250,27 @@ def test_alertmanager_view_in_the_table_and_json_only_on_request(capsys, files):
     resolved = [ln for ln in section if " resolved " in ln]
     assert resolved[0].split() == ["22:25:00", "Down", "instance=a", "resolved", "22:19:00",
                                    "22:25:00"]  # fmt: skip
+
+
+def test_eval_json_pending_alerts_and_stale_rule_outputs(capsys, files):
+    at = [T0 + 4 * MIN, T0 + 5 * MIN]
+    pending = 'ALERTS{alertname="Down", alertstate="pending"}'
+    argv = ["--start", str(T0 + MIN), "--external-url", "http://p", "--format", "json"]
+    for t in at:
+        argv += ["--at", str(t)]
+    out = cli(capsys, files, "eval", *argv, "--expr", pending)
+    first, second = json.loads(out)["times"]
+    annotations = {"summary": "a down", "link": "http://p/x "}
+    labels = {"alertname": "Down", "instance": "a", "severity": "page"}
+    assert first["pending"] == {
+        "Down": [{"labels": labels, "annotations": annotations, "active_at": T0 + 4 * MIN}],
+        "Always": [],
+    }
+    assert first["firing"]["Down"] == []
+    assert first["firing"]["Always"] == [{"labels": {"alertname": "Always"}, "annotations": {}}]
+    assert second["pending"]["Down"] == []
+    assert second["firing"]["Down"] == [{"labels": labels, "annotations": annotations}]
+    # the pending series is written at 4m and stale-marked at 5m, when the alert fires:
+    # within the lookback window, only the stale marker hides it
+    assert [s["labels"]["instance"] for s in first["exprs"][pending]["samples"]] == ["a"]
+    assert second["exprs"][pending] == {"samples": []}
