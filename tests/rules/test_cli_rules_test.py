@@ -116,3 +116,48 @@ def test_output_goes_to_the_streams_current_at_the_call(tmp_path):
         code = main(["rules", "test", str(t)])
     assert code == 1
     assert "  FAILED:" in err.getvalue() and "alertname: High, time: 2m" in err.getvalue()
+
+
+TEMPLATED = """
+groups:
+- name: alerts
+  rules:
+  - alert: High
+    expr: x > 0
+    annotations: {where: '{{ $externalLabels.cluster }} {{ $externalURL }}'}
+"""
+
+
+def test_external_labels_and_url_of_a_test_group_reach_templates(tmp_path, capsys):
+    t = write(tmp_path, x2="_ _ _ _ _", at2m=ONE, at4m=ONE)
+    (tmp_path / "rules" / "alert.yml").write_text(TEMPLATED)
+    exp = '[{exp_labels: {i: "1"}, exp_annotations: {where: "c1 http://prom:9090"}}]'
+    text = t.read_text().replace(f"exp_alerts: {ONE}", f"exp_alerts: {exp}")
+    ext = "  external_labels: {cluster: c1}\n  external_url: http://prom:9090\n"
+    t.write_text(text.replace("  interval: 1m\n", "  interval: 1m\n" + ext))
+    code, out, err = run(capsys, str(t))
+    assert (code, err) == (0, "") and "SUCCESS" in out
+    # the labels are for templates only: they are not added to the alerts' labels
+    t.write_text(text.replace("  interval: 1m\n", "  interval: 1m\n" + ext.replace("c1", "c2")))
+    code, _, err = run(capsys, str(t))
+    assert code == 1 and 'where="c2 http://prom:9090"' in err
+
+
+def test_expression_and_file_errors_are_json_records(tmp_path, capsys):
+    t = write(tmp_path, x2="_ _ _ _ _", at2m=ONE, at4m=ONE)
+    t.write_text(t.read_text().replace("  - expr: r\n", "  - expr: sum(r\n"))
+    missing = tmp_path / "tests" / "missing.yml"
+    out_json = tmp_path / "out.json"
+    code, _, err = run(capsys, str(t), str(missing), "--json", str(out_json))
+    assert code == 1
+    expr_rec, file_rec = json.loads(out_json.read_text())
+    assert (expr_rec["file"], expr_rec["kind"], expr_rec["expr"], expr_rec["eval_time"]) == (
+        str(t),
+        "expr_error",
+        "sum(r",
+        "4m0s",
+    )
+    assert "parse error" in expr_rec["error"] and expr_rec["error"] in err
+    assert (file_rec["file"], file_rec["kind"]) == (str(missing), "file_error")
+    assert file_rec["error"] == f"open {missing}: no such file or directory"
+    assert "expr" not in file_rec and "eval_time" not in file_rec
