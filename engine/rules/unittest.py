@@ -274,8 +274,13 @@ def parse_test_file(path: str, warn: TextIO) -> TestFile:
     files: list[str] = []
     for rf in _list(doc.get("rule_files")):
         rf = "" if rf is None else str(rf)
-        pattern = rf if (rf == "" or os.path.isabs(rf)) else os.path.join(base, rf)
-        matches = sorted(glob.glob(pattern)) if pattern else []
+        # Go: filepath.Join (which cleans the path), then filepath.Glob, which matches
+        # dot files too and lists each folder's names in order
+        pattern = rf
+        if rf and not os.path.isabs(rf):
+            pattern = os.path.normpath(os.path.join(base, rf))
+        found = glob.glob(pattern, include_hidden=True) if pattern else []
+        matches = sorted(found, key=lambda p: p.split(os.sep))
         if not matches:
             print("  WARNING: no file match pattern", pattern, file=warn)
         files.extend(matches)

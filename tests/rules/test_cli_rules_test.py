@@ -161,3 +161,31 @@ def test_expression_and_file_errors_are_json_records(tmp_path, capsys):
     assert (file_rec["file"], file_rec["kind"]) == (str(missing), "file_error")
     assert file_rec["error"] == f"open {missing}: no such file or directory"
     assert "expr" not in file_rec and "eval_time" not in file_rec
+
+
+def test_rule_file_paths_are_joined_and_globbed_as_go_does(tmp_path, capsys):
+    t = write(tmp_path, x2="_ _ _ _ _", at2m=ONE, at4m=ONE)
+    # filepath.Glob matches dot files
+    (tmp_path / "rules" / "alert.yml").rename(tmp_path / "rules" / ".alert.yml")
+    # filepath.Join cleans the path it reports
+    t.write_text(t.read_text().replace("rule_files: [", "rule_files: ['../x/../missing.yml', "))
+    code, out, err = run(capsys, str(t))
+    assert code == 0 and "SUCCESS" in out
+    assert err == f"  WARNING: no file match pattern {tmp_path / 'missing.yml'}\n"
+
+
+def test_glob_matches_come_folder_by_folder_in_name_order(tmp_path):
+    from engine.rules.unittest import parse_test_file
+
+    for folder in ("rules", "rules-a", "rules.b"):
+        (tmp_path / folder).mkdir()
+        for name in ("b.yml", "a.yml"):
+            (tmp_path / folder / name).write_text(ALERT)
+    t = tmp_path / "t.yml"
+    t.write_text("rule_files: ['rules*/*.yml']\ntests: []\n")
+    got = parse_test_file(str(t), io.StringIO()).rule_files
+    # Go sorts each folder's names: "rules" < "rules-a" < "rules.b", then a.yml < b.yml
+    # (a plain sort of whole paths puts "rules-a/..." and "rules.b/..." first)
+    assert [p.removeprefix(str(tmp_path) + "/") for p in got] == [
+        f"{d}/{n}" for d in ("rules", "rules-a", "rules.b") for n in ("a.yml", "b.yml")
+    ]
