@@ -274,3 +274,11 @@ def test_eval_json_pending_alerts_and_stale_rule_outputs(capsys, files):
     # within the lookback window, only the stale marker hides it
     assert [s["labels"]["instance"] for s in first["exprs"][pending]["samples"]] == ["a"]
     assert second["exprs"][pending] == {"samples": []}
+
+
+def test_resend_delay_sets_the_notification_cadence(capsys, files):
+    doc = replay_json(capsys, files, *RANGE, "--alert", "Always", "--notifications",
+                      "--resend-delay", "2m")  # fmt: skip
+    sent = [(n["time"], n["ends_at"]) for n in doc["notifications"]]
+    # lastSent + 2m strictly before t: every third evaluation; valid for 4 x 2m
+    assert sent[:3] == [(T0 + j * MIN, T0 + (j + 8) * MIN) for j in (1, 4, 7)]
