@@ -132,6 +132,10 @@ OUTPUT_CASES = [
     ('{{ "[2001:0DB8::1]::12345" | stripDomain }}', None, None, "[2001:0DB8::1]::12345"),
     # the 3.x additions
     ('{{ urlQueryEscape "a b&c/é" }}', None, None, "a+b%26c%2F%C3%A9"),
+    # (upstream) alert templates are text templates: nothing is escaped, safeHtml or not
+    ('{{ "<b>" }}', None, None, "<b>"),
+    ('{{ "<b>" | safeHtml }}', None, None, "<b>"),
+    ('{{ safeHtml "a&b" | printf "%s!" }}', None, None, "a&b!"),
     ("{{ toDuration 3661.5 }} {{ (toDuration 90).Minutes }} {{ toDuration 0.0015 }}", None, None,
      "1h1m1.5s 1.5 1.5ms"),
     ("{{ now }} {{ (toTime now).Unix }}", None, None, "1.7e+09 1700000000"),
