@@ -189,3 +189,13 @@ def test_glob_matches_come_folder_by_folder_in_name_order(tmp_path):
     assert [p.removeprefix(str(tmp_path) + "/") for p in got] == [
         f"{d}/{n}" for d in ("rules", "rules-a", "rules.b") for n in ("a.yml", "b.yml")
     ]
+
+
+def test_enable_feature_turns_on_experimental_functions(tmp_path, capsys):
+    t = write(tmp_path, x2="_ _ _ _ _", at2m=ONE, at4m=ONE)
+    rec = RECORD.replace("expr: x", "expr: sort_by_label(x, 'i')")
+    (tmp_path / "rules" / "rec.yml").write_text(rec)
+    code, _, err = run(capsys, str(t))
+    assert code == 1 and 'parse error: function "sort_by_label" is not enabled' in err
+    code, out, err = run(capsys, str(t), "--enable-feature=promql-experimental-functions")
+    assert (code, err) == (0, "") and "SUCCESS" in out
