@@ -236,3 +236,37 @@ groups:
     # the rule sees up at 2m (2); the template's query runs at 3m (3)
     assert a.annotations == {"value": "2", "query": "3", "time": "180"}
     assert a.active_at == 3 * M
+
+
+@STRATEGIES
+def test_an_alert_on_the_alerts_of_an_earlier_group(strategy):
+    rules = """
+groups:
+- name: a
+  rules:
+  - alert: Down
+    expr: up == 0
+- name: meta
+  rules:
+  - alert: Meta
+    expr: ALERTS{alertname="Down", alertstate="firing"}
+    for: 1m
+"""
+    # Down fires at 2m..4m and resolves at 5m; Meta sees it at the same instants
+    rep = replay(rules, store(up([1, 0, 0, 0, 1])), M, 5 * M, strategy=strategy)
+    meta = [i for i in rep.instances if i.alertname == "Meta"]
+    # alertname is the rule's; the data's alertstate stays an alert label ...
+    assert [i.labels for i in meta] == [{"alertname": "Meta", "alertstate": "firing"}]
+    assert [(e.active_at, e.fired_at, e.resolved_at) for e in meta[0].episodes] == [
+        (2 * M, 3 * M, 5 * M)
+    ]
+    # ... but in ALERTS the alertstate is the alert's own state
+    series = {
+        dict(k)["alertstate"]: (ts, values(v))
+        for k, (ts, v) in out_series(rep, "ALERTS").items()
+        if dict(k)["alertname"] == "Meta"
+    }
+    assert series == {
+        "pending": ([2 * M, 3 * M], [1.0, "stale"]),
+        "firing": ([3 * M, 4 * M, 5 * M], [1.0, 1.0, "stale"]),
+    }
