@@ -9,21 +9,13 @@ of 155s (no sample ever sits on a window edge), counters that start at 0.
 from __future__ import annotations
 
 import copy
-import io
-import re
-import subprocess
 
-import numpy as np
 import pytest
-import yaml
-from oracle import require_prometheus
+from promtool_pin import data_store, run_both
 
-from engine.promqltest.notation import parse_series_desc
 from engine.rules.load import load
 from engine.rules.replay import ReplayOptions, run_replay
 from engine.rules.report import promtool_test
-from engine.rules.unittest import TestOptions, run_files
-from engine.store import StoreBuilder
 
 pytestmark = pytest.mark.prometheus
 
@@ -70,24 +62,13 @@ EVAL_TIMES = [m * 60_000 for m in range(0, 40, 2)] + [13 * 60_000 + 30_000, 17 *
 EXPRS = ["job:err:ratio155s", "ALERTS", "ALERTS_FOR_STATE", "job:req:rate155s"]
 
 
-def data_store():
-    b = StoreBuilder()
-    for series, values in SERIES:
-        d = parse_series_desc(f"{series} {values}")
-        sid = b.series_id(d.labels)
-        ts = [k * INTERVAL for k, v in enumerate(d.values) if not v.omitted]
-        vs = [v.value for v in d.values if not v.omitted]
-        b.append(np.full(len(ts), sid), np.array(ts), np.array(vs))
-    return b.finish()
-
-
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("oracle")
     (tmp / "rules.yml").write_text(RULES)
     rep = run_replay(
         load(str(tmp / "rules.yml")),
-        data_store(),
+        data_store(SERIES, INTERVAL),
         0,
         max(EVAL_TIMES),
         ReplayOptions(
@@ -108,28 +89,6 @@ def case(tmp_path_factory):
     return tmp, rep, doc
 
 
-def _failing(stderr: str) -> set[tuple[str, str]]:
-    alerts = set(re.findall(r"alertname: (\S+), time: (\S+), ", stderr))
-    exprs = set(re.findall(r'expr: (".*?"), time: (\S+?),', stderr))
-    return alerts | exprs
-
-
-def _both(tmp, doc, name):
-    path = tmp / f"{name}.yml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    _, promtool = require_prometheus()
-    p = subprocess.run(
-        [promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=120
-    )
-    err = io.StringIO()
-    code = run_files([str(path)], TestOptions(), out=io.StringIO(), err=err)
-    return (p.returncode, _failing(p.stderr), p.stderr), (
-        code,
-        _failing(err.getvalue()),
-        err.getvalue(),
-    )
-
-
 def test_the_replay_found_something_worth_pinning(case):
     _, rep, _ = case
     names = {i.alertname for i in rep.instances}
@@ -142,7 +101,7 @@ def test_the_replay_found_something_worth_pinning(case):
 def test_promtool_accepts_the_pinned_replay(case):
     tmp, _, doc = case
     assert doc["group_eval_order"] == ["rec", "alerts"]  # promtool would pick at random
-    (pc, pf, perr), (oc, of, oerr) = _both(tmp, doc, "base")
+    (pc, pf, perr), (oc, of, oerr) = run_both(tmp, doc, "base")
     assert pc == 0, perr
     assert oc == 0, oerr
 
@@ -204,7 +163,7 @@ def _mutations(rep, doc):
 def test_single_mutations_fail_in_both(case, mutation):
     tmp, rep, doc = case
     mutated = _mutations(rep, doc)[mutation]
-    (pc, pf, perr), (oc, of, oerr) = _both(tmp, mutated, mutation)
+    (pc, pf, perr), (oc, of, oerr) = run_both(tmp, mutated, mutation)
     assert pc == 1, perr
     assert oc == 1, oerr
     assert pf == of and pf, (perr, oerr)
