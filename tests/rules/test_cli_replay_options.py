@@ -282,3 +282,10 @@ def test_resend_delay_sets_the_notification_cadence(capsys, files):
     sent = [(n["time"], n["ends_at"]) for n in doc["notifications"]]
     # lastSent + 2m strictly before t: every third evaluation; valid for 4 x 2m
     assert sent[:3] == [(T0 + j * MIN, T0 + (j + 8) * MIN) for j in (1, 4, 7)]
+
+
+def test_notifications_with_csv_is_a_clear_error(capsys, files):
+    om, rules = files
+    code = main(["rules", "replay", str(om), str(rules), "--format", "csv", "--notifications"])
+    assert code == 1
+    assert "--notifications: not available with --format csv" in capsys.readouterr().err
