@@ -3,8 +3,8 @@ and ``quantile_sorted`` (the ``quantile()`` shared with the ``quantile`` aggrega
 
 Why the inputs reach every branch:
 
-- each kind runs over regular, ``@``, reversed and random grids, so min/max (both the
-  sliding deque and the window-by-window loop, whichever ``over_time`` would pick) meet
+- each kind runs over regular, ``@``, reversed and random grids, so min/max (the sliding
+  deque, the chunked pass and the window-by-window loop, whichever ``over_time`` picks) meet
   windows that move forward, stand still, move back and overlap arbitrarily, and the
   reductions meet empty, single-sample and long windows;
 - values include NaN, ±Inf, ±0.0, 1e308 and subnormals: sums overflow (Kahan's "infinite
@@ -121,13 +121,14 @@ def test_over_time_honours_min_samples_for_every_kind(data):
     assert_same(out, present, _expected(name, inp), f"{name}, min_samples={inp[-1]}")
 
 
-@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_chunked_extreme", "_window_extreme"])
 @pytest.mark.parametrize("name", ["min_over_time", "max_over_time"])
 @kernel_settings(40)
 @given(data=st.data())
 def test_both_min_max_strategies_match_reference(strategy, name, data):
-    """``over_time`` picks the sliding deque or the window-by-window loop by how often
-    the windows overlap; each must be right on any grid, whichever it would pick."""
+    """``over_time`` picks the sliding deque or the chunked pass (window by window for a
+    series whose windows move back) by how often the windows overlap; each must be right
+    on any grid, whichever it would pick."""
     inp = data.draw(over_time_inputs(name, any_min_samples=True))
     store, g, start, end, _, _, min_samples = inp
     out = np.zeros(start.shape)
@@ -137,7 +138,7 @@ def test_both_min_max_strategies_match_reference(strategy, name, data):
     assert_same(out, present, _expected(name, inp), f"{strategy} for {name} over {g.kind}")
 
 
-@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_chunked_extreme", "_window_extreme"])
 @pytest.mark.parametrize("is_max", [True, False])
 def test_min_max_skip_a_leading_nan_and_keep_the_first_of_equal_zeros(strategy, is_max):
     """The cases random inputs reach rarely: a window that starts with NaN takes its
