@@ -95,3 +95,28 @@ def test_max_samples_limit_gives_prometheus_error(db):
         range_query(db, "req_total", 0, 300_000, 15_000, QueryOptions(max_samples=10))
     # under the limit the same query runs
     assert len(range_query(db, "req_total", 0, 300_000, 15_000, QueryOptions(max_samples=100))) == 2
+
+
+@pytest.mark.parametrize(
+    "start, limit_ok",
+    [
+        # instant: series 1 holds its 10-sample window, then its own point (11); series 2
+        # its window on top of series 1's point, then its own (12)
+        (585_000, 12),
+        # 10 steps: series 1's last window plus its 10 points (20); series 2 the same on
+        # top of series 1's 10 points (30)
+        (450_000, 30),
+    ],
+)
+def test_max_samples_counts_range_windows_as_prometheus_loads_them(db, start, limit_ok):
+    """A function over a range selector holds, series by series, the points output so far
+    plus the current window (Prometheus' ``matrixIterSlice`` counts each sample it loads),
+    so the limit can fail although the result itself is small."""
+    from engine.errors import TooManySamplesError
+    from engine.promql.evaluator import QueryOptions
+
+    expr = "count_over_time(req_total[150s])"
+    with pytest.raises(TooManySamplesError):
+        range_query(db, expr, start, 585_000, 15_000, QueryOptions(max_samples=limit_ok - 1))
+    res = range_query(db, expr, start, 585_000, 15_000, QueryOptions(max_samples=limit_ok))
+    assert set(res.values.tolist()) == {10.0}

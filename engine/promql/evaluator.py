@@ -146,6 +146,24 @@ class Evaluator:
         if n > self.options.max_samples:
             raise TooManySamplesError()
 
+    def check_windows(self, m: Matrix, present: np.ndarray) -> None:
+        """The sample limit for a function over a range selector, counted as Prometheus
+        counts it: series by series, the points already output for earlier series plus
+        the current window's samples (loaded one by one), and at each series' end its
+        own points too (``present``: the function's output, ``[S, T]``)."""
+        limit = self.options.max_samples
+        if int(np.sum(m.seg_end - m.seg_start)) + present.size <= limit:
+            return  # every sample and every output point together fit
+        start, end = m.bounds()
+        windows = end - start
+        if windows.shape[1] == 0:
+            return
+        out = present.sum(axis=1)
+        before = np.cumsum(out) - out
+        peak = np.maximum(windows.max(axis=1), windows[:, -1] + out)
+        if (before + peak > limit).any():
+            raise TooManySamplesError()
+
     @property
     def is_range(self) -> bool:
         return self.step != 0

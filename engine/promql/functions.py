@@ -108,10 +108,12 @@ def _vector_result(
     ev: Evaluator, m: Matrix, out: np.ndarray, present: np.ndarray, drop: bool = True
 ) -> Vector:
     """The output of a range-vector function, named as Prometheus names it."""
+    if m.selected:
+        ev.check_windows(m, present)
     vec = Vector(m.labels, out, present, m.drop_name.copy()).compact()
     if drop:
         vec = vec.drop_names(ev.delayed)
-    if not ev.delayed and not (m.distinct and (not drop or _constant_names(m.labels))):
+    if not ev.delayed and not (m.selected and (not drop or _constant_names(m.labels))):
         vec = collate(vec, strict=True)
     return vec
 

@@ -206,7 +206,7 @@ def select_range(
         extended=extended,
         range_start=eff - range_ms,
         range_end=eff.copy(),
-        distinct=True,  # a store's series, or layers' series merged by label set
+        selected=True,
     )
 
 

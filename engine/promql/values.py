@@ -109,8 +109,10 @@ class Matrix:
     extended: str | None = None
     range_start: np.ndarray | None = None
     range_end: np.ndarray | None = None
-    #: True when no two series have the same labels (a selection from a store)
-    distinct: bool = False
+    #: True for a range selector's samples: its series are a store's (no two with the same
+    #: labels), and Prometheus loads its windows sample by sample (see
+    #: :meth:`Evaluator.check_windows`)
+    selected: bool = False
 
     def __post_init__(self) -> None:
         if self.drop_name is None:

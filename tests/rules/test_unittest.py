@@ -194,3 +194,27 @@ def test_nan_expectation_never_passes(tmp_path):
     code, _, err = run([_write(tmp_path, RULES, nan)])
     assert code == 1 and '    expr: "job:x:sum * 0 / 0", time: 5m,' in err
     assert 'exp: {job="a"} NaN\n        got: {job="a"} NaN' in err
+
+
+@pytest.mark.parametrize(("window", "ok"), [("1h", True), ("3h", False)])
+def test_sample_limit_counts_range_windows(tmp_path, window, ok):
+    """promtool allows 10000 samples per query, and a range selector's window counts in
+    full: 10501 one-second samples under [3h] fail the expression, 3600 under [1h] pass."""
+    test = f"""
+rule_files: [rules/r.yml]
+tests:
+- interval: 1s
+  input_series:
+  - series: 'x'
+    values: '0+1x10500'
+  promql_expr_test:
+  - expr: count_over_time(x[{window}])
+    eval_time: 10500s
+    exp_samples:
+    - labels: '{{}}'
+      value: {3600 if window == "1h" else 10501}
+"""
+    code, out, err = run([_write(tmp_path, RULES, test)])
+    assert code == (0 if ok else 1), err
+    too_many = "query processing would load too many samples into memory in query execution"
+    assert (too_many in err) != ok
