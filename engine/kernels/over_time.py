@@ -108,21 +108,152 @@ def sort_nan_first(buf, n):
 
 @kernel
 def quantile_in_place(q, buf, n):
-    """Prometheus' ``quantile(q, values)`` over ``buf[:n]`` (sorted in place): linear
-    interpolation between the closest ranks; NaN for no values or NaN ``q``; -Inf for
-    ``q < 0``; +Inf for ``q > 1``."""
+    """Prometheus' ``quantile(q, values)`` over ``buf[:n]`` (reordered in place): linear
+    interpolation between the closest ranks of the values sorted NaN first; NaN for no
+    values or NaN ``q``; -Inf for ``q < 0``; +Inf for ``q > 1``.
+
+    Only the two ranks are needed, so they are selected, not sorted for (O(n)): the
+    value at a rank is the same whichever way it is found, except for the sign of a
+    zero when both ``-0.0`` and ``0.0`` are present, and then the window is sorted by
+    the replay of Go's sort (:func:`sort_nan_first`), which decides it."""
     if n == 0 or np.isnan(q):
         return np.nan
     if q < 0:
         return -np.inf
     if q > 1:
         return np.inf
-    sort_nan_first(buf, n)
+    lo, up, weight = _rank_weight(q, n)
+    nans = 0
+    neg_zero = False
+    pos_zero = False
+    for i in range(n):
+        v = buf[i]
+        if np.isnan(v):
+            buf[i], buf[nans] = buf[nans], v
+            nans += 1
+        elif v == 0.0:
+            if np.signbit(v):
+                neg_zero = True
+            else:
+                pos_zero = True
+    if neg_zero and pos_zero:
+        sort_nan_first(buf, n)
+        return buf[lo] * (1 - weight) + buf[up] * weight
+    if lo < nans:
+        return np.nan  # a NaN rank: NaN whatever the weight
+    return _interpolate_ranks(buf[nans:n], lo - nans, up - nans, weight)
+
+
+@kernel
+def _rank_weight(q, n):
+    """The two ranks of ``quantile(q)`` over ``n`` values and the weight of the upper."""
     rank = q * (n - 1)
     lower = max(0.0, np.floor(rank))
     upper = min(n - 1.0, lower + 1.0)
-    weight = rank - np.floor(rank)
-    return buf[int(lower)] * (1 - weight) + buf[int(upper)] * weight
+    return int(lower), int(upper), rank - np.floor(rank)
+
+
+@kernel
+def _interpolate_ranks(buf, lo, up, weight):
+    """The values at ranks ``lo`` and ``up`` (``up`` is ``lo`` or ``lo + 1``) of ``buf``
+    (no NaN, zeros of one sign: equal values are equal bits), found by selection and
+    interpolated as Prometheus does; ``buf`` is reordered."""
+    n = len(buf)
+    _select(buf, 0, n, lo)
+    at_up = buf[lo]
+    if up > lo:
+        at_up = buf[up]
+        for i in range(lo + 1, n):  # everything after rank lo is no smaller
+            if buf[i] < at_up:
+                at_up = buf[i]
+    return buf[lo] * (1 - weight) + at_up * weight
+
+
+@kernel
+def _window_quantile(q, values, a, b, buf):
+    """``quantile_over_time``'s value for the window ``values[a:b]`` (not empty), with
+    ``buf`` as room: :func:`quantile_in_place`'s result, computed without copying or
+    reordering a window whose non-NaN values are all equal (a flat gauge)."""
+    n = b - a
+    if np.isnan(q):
+        return np.nan
+    if q < 0:
+        return -np.inf
+    if q > 1:
+        return np.inf
+    nans = 0
+    neg_zero = False
+    pos_zero = False
+    least = np.inf
+    most = -np.inf
+    for i in range(a, b):
+        v = values[i]
+        if np.isnan(v):
+            nans += 1
+        else:
+            least = min(least, v)
+            most = max(most, v)
+            if v == 0.0:
+                if np.signbit(v):
+                    neg_zero = True
+                else:
+                    pos_zero = True
+    lo, up, weight = _rank_weight(q, n)
+    if neg_zero and pos_zero:
+        buf[:n] = values[a:b]
+        return quantile_in_place(q, buf, n)
+    if lo < nans:
+        return np.nan
+    if least == most:
+        return least * (1 - weight) + least * weight
+    m = 0
+    for i in range(a, b):
+        if not np.isnan(values[i]):
+            buf[m] = values[i]
+            m += 1
+    return _interpolate_ranks(buf[:m], lo - nans, up - nans, weight)
+
+
+@kernel
+def _select(buf, lo, hi, kth):
+    """Reorder ``buf[lo:hi]`` (no NaNs) so that ``buf[kth]`` holds what a sort would put
+    there, nothing greater before it and nothing smaller after it: quickselect with a
+    three-way partition (windows of a gauge are often one repeated value), insertion
+    sort for short ranges."""
+    while hi - lo > 12:
+        a = buf[lo]
+        b = buf[(lo + hi - 1) >> 1]
+        c = buf[hi - 1]
+        pivot = max(min(a, b), min(max(a, b), c))  # median of three
+        lt = lo
+        i = lo
+        gt = hi
+        while i < gt:
+            v = buf[i]
+            if v < pivot:
+                buf[i] = buf[lt]
+                buf[lt] = v
+                lt += 1
+                i += 1
+            elif v > pivot:
+                gt -= 1
+                buf[i] = buf[gt]
+                buf[gt] = v
+            else:
+                i += 1
+        if kth < lt:
+            hi = lt
+        elif kth >= gt:
+            lo = gt
+        else:
+            return
+    for i in range(lo + 1, hi):
+        v = buf[i]
+        j = i - 1
+        while j >= lo and buf[j] > v:
+            buf[j + 1] = buf[j]
+            j -= 1
+        buf[j + 1] = v
 
 
 @kernel
@@ -252,8 +383,7 @@ def _reduce(kind, ts, values, a, b, p1, p2, eval_t, buf):
             return np.sqrt(variance)
         return variance
     if kind == QUANTILE:
-        buf[:n] = values[a:b]
-        return quantile_in_place(p1, buf, n)
+        return _window_quantile(p1, values, a, b, buf)
     if kind == MAD:
         for i in range(a, b):
             if np.isnan(values[i]):

@@ -251,3 +251,37 @@ def test_broken_over_time_references_are_caught(name, broken):
         return False
 
     find_counterexample(over_time_inputs(name), differs)
+
+
+def test_quantile_by_selection_equals_quantile_by_sorting():
+    """The ranks are selected (quickselect, three-way partitions), not sorted for: on
+    windows long enough to partition, with few distinct values (partitions that stop on
+    a run of equal values), every rank and weight must give Go's sorted answer."""
+    rng = np.random.default_rng(7)
+    pools = [
+        [0.0, 1.0, 2.0, 3.0],
+        [math.nan, -1.0, 0.0, 5.0, math.inf],
+        [-0.0, -2.5, 7.0],
+        [1e308, -1e308, 0.5, 0.25],
+    ]
+    for trial in range(3000):
+        pool = pools[trial % len(pools)]
+        n = int(rng.integers(1, 70))
+        vals = rng.choice(pool, n) if trial % 5 else rng.normal(size=n)
+        q = float(rng.choice([0.0, 0.01, 0.25, 0.5, 0.77, 0.9, 0.99, 1.0, rng.random()]))
+        got = K.quantile_sorted(q, vals)
+        want = R.quantile(q, vals.tolist())
+        assert R.same_float(got, want), (q, vals.tolist(), got, want)
+
+
+@pytest.mark.parametrize(("value", "n", "q"), [(0.1, 2, 0.2), (3.3, 3, 0.1), (0.3, 2, 0.1)])
+def test_flat_window_quantile_still_interpolates(value, n, q):
+    """A window of one repeated value takes a shortcut, but still computes Prometheus'
+    ``x*(1-w) + x*w``, which is not always ``x`` (0.1 with w = 0.2 gives
+    0.10000000000000002)."""
+    vals = np.full(n, value)
+    start, end = np.array([[0]]), np.array([[n]])
+    p = np.array([q])
+    out, present = K.over_time(K.QUANTILE, np.arange(n), vals, start, end, p, p, p, 1)
+    assert present[0, 0]
+    assert out[0, 0] == R.quantile(q, vals.tolist()) != value
