@@ -129,16 +129,23 @@ def quantile_in_place(q, buf, n):
     for i in range(n):
         v = buf[i]
         if np.isnan(v):
-            buf[i], buf[nans] = buf[nans], v
             nans += 1
         elif v == 0.0:
             if np.signbit(v):
                 neg_zero = True
             else:
                 pos_zero = True
-    if neg_zero and pos_zero:
+    if neg_zero and pos_zero:  # Go's sort of the values as given decides the signs
         sort_nan_first(buf, n)
         return buf[lo] * (1 - weight) + buf[up] * weight
+    if nans:
+        k = 0
+        for i in range(n):
+            v = buf[i]
+            if np.isnan(v):
+                buf[i] = buf[k]
+                buf[k] = v
+                k += 1
     if lo < nans:
         return np.nan  # a NaN rank: NaN whatever the weight
     return _interpolate_ranks(buf[nans:n], lo - nans, up - nans, weight)
