@@ -4,7 +4,7 @@ and ``quantile_sorted`` (the ``quantile()`` shared with the ``quantile`` aggrega
 Why the inputs reach every branch:
 
 - each kind runs over regular, ``@``, reversed and random grids, so min/max (the sliding
-  deque, the chunked pass and the window-by-window loop, whichever ``over_time`` picks) meet
+  deque and the window-by-window loop, whichever ``over_time`` picks) meet
   windows that move forward, stand still, move back and overlap arbitrarily, and the
   reductions meet empty, single-sample and long windows;
 - values include NaN, ±Inf, ±0.0, 1e308 and subnormals: sums overflow (Kahan's "infinite
@@ -121,14 +121,13 @@ def test_over_time_honours_min_samples_for_every_kind(data):
     assert_same(out, present, _expected(name, inp), f"{name}, min_samples={inp[-1]}")
 
 
-@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_chunked_extreme", "_window_extreme"])
+@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
 @pytest.mark.parametrize("name", ["min_over_time", "max_over_time"])
 @kernel_settings(40)
 @given(data=st.data())
 def test_both_min_max_strategies_match_reference(strategy, name, data):
-    """``over_time`` picks the sliding deque or the chunked pass (window by window for a
-    series whose windows move back) by how often the windows overlap; each must be right
-    on any grid, whichever it would pick."""
+    """``over_time`` picks the sliding deque or the window-by-window loop by how often
+    the windows overlap; each must be right on any grid, whichever it would pick."""
     inp = data.draw(over_time_inputs(name, any_min_samples=True))
     store, g, start, end, _, _, min_samples = inp
     out = np.zeros(start.shape)
@@ -138,7 +137,7 @@ def test_both_min_max_strategies_match_reference(strategy, name, data):
     assert_same(out, present, _expected(name, inp), f"{strategy} for {name} over {g.kind}")
 
 
-@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_chunked_extreme", "_window_extreme"])
+@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
 @pytest.mark.parametrize("is_max", [True, False])
 def test_min_max_skip_a_leading_nan_and_keep_the_first_of_equal_zeros(strategy, is_max):
     """The cases random inputs reach rarely: a window that starts with NaN takes its
@@ -285,3 +284,18 @@ def test_flat_window_quantile_still_interpolates(value, n, q):
     out, present = K.over_time(K.QUANTILE, np.arange(n), vals, start, end, p, p, p, 1)
     assert present[0, 0]
     assert out[0, 0] == R.quantile(q, vals.tolist()) != value
+
+
+@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+@pytest.mark.parametrize("is_max", [True, False])
+def test_min_max_without_nan_keep_the_first_of_equal_zeros(strategy, is_max):
+    """A series without NaN takes the plain compare loop: it must still keep the first
+    of two equal extremes (-0.0 before 0.0 stays -0.0)."""
+    vals = np.array([-0.0, 0.0, 3.0, -1.0, 0.0])
+    start = np.array([[0, 1, 3]], np.int64)
+    end = np.array([[2, 4, 5]], np.int64)
+    out = np.zeros((1, 3))
+    present = np.zeros((1, 3), bool)
+    getattr(K, strategy)(vals, start, end, is_max, 1, out, present)
+    np.testing.assert_array_equal(out[0], [-0.0, 3.0 if is_max else -1.0, 0.0 if is_max else -1.0])
+    assert math.copysign(1.0, out[0, 0]) == -1.0
