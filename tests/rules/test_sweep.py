@@ -11,27 +11,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from replay_helpers import M, store
 
 from engine.cli import main
 from engine.rules.load import load_text
 from engine.rules.replay import ReplayOptions, run_replay
 from engine.rules.sweep import SweepError, episode_summary, run_sweep, split_threshold
-from engine.store import StoreBuilder
 
 S = 1_000
-M = 60_000
-
-
-def store(series: dict[tuple, list[tuple[int, float]]]):
-    b = StoreBuilder()
-    for key, pts in series.items():
-        sid = b.series_id(tuple(sorted(key)))
-        b.append(
-            np.full(len(pts), sid),
-            np.array([t for t, _ in pts]),
-            np.array([v for _, v in pts], float),
-        )
-    return b.finish()
 
 
 # ---- the oracle: one replay per variant of a rewritten rule file ---------------------------
