@@ -214,6 +214,16 @@ class LabelTable:
             idx = np.flatnonzero(idx)
         return LabelTable._of(len(idx), {k: c[idx] for k, c in self.cols.items()})
 
+    def pruned(self) -> LabelTable:
+        """The same label sets without the columns no series uses (a store's table has a
+        column for every name in the store; a selection of one metric needs a few)."""
+        names = self.names()
+        if len(names) == len(self.cols):
+            return self
+        t = LabelTable._of(self.n, {k: self.cols[k] for k in names})
+        t._names = names
+        return t
+
     def drop(self, names: Iterable[str]) -> LabelTable:
         names = set(names)
         return LabelTable._of(self.n, {k: c for k, c in self.cols.items() if k not in names})

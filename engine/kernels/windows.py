@@ -92,15 +92,30 @@ def lookback_index(seg_start, seg_end, ts, values, lo, hi):
     Mirrors ``vectorSelectorSingle``: the newest sample in ``(lo, hi]``; none when that
     sample is a stale marker.
     """
-    start, end = window_bounds(seg_start, seg_end, ts, lo, hi)
-    S, T = start.shape
+    S = len(seg_start)
+    T = len(lo)
     bits = values.view(np.uint64)
-    out = np.full((S, T), -1, np.int64)
+    out = np.empty((S, T), np.int64)
+    monotone = True
+    for j in range(1, T):
+        if hi[j] < hi[j - 1]:
+            monotone = False
+            break
     for s in range(S):
+        a0 = seg_start[s]
+        b0 = seg_end[s]
+        k = a0  # samples before k are at or before the step's time: one walk per series
         for j in range(T):
-            e = end[s, j]
-            if e > start[s, j] and bits[e - 1] != _STALE:
-                out[s, j] = e - 1
+            if monotone:
+                while k < b0 and ts[k] <= hi[j]:
+                    k += 1
+            else:
+                k = _search(ts, a0, b0, hi[j])
+            last = k - 1  # the newest sample at or before hi[j]; the window needs it > lo[j]
+            if last >= a0 and ts[last] > lo[j] and bits[last] != _STALE:
+                out[s, j] = last
+            else:
+                out[s, j] = -1
     return out
 
 

@@ -93,7 +93,7 @@ class StoreView:
         ids = self.store.match(matchers)
         s = self.clean if clean else self.store.samples
         return Selection(
-            self.store.labels.take(ids),
+            self.store.labels.take(ids).pruned(),
             s.ts,
             s.values,
             s.offsets[ids],
