@@ -16,7 +16,9 @@ What it does:
    server on the blocks) and into Debian's ``victoria-metrics``
    (``/api/v1/import/prometheus``), timing each; the OpenMetrics file is deleted as soon
    as both peers have it;
-3. runs each query of :mod:`queries` as a range query over the whole set at a 60 s step
+3. waits until both servers are idle (VictoriaMetrics merges its import and Prometheus
+   compacts in the background, on every core), then runs each query of :mod:`queries` as
+   a range query over the whole set at a 60 s step
    and as an instant query at its end: a warm-up, then the median of ``--runs`` runs.
    promreplay's time is measured in process on one core (``os.sched_setaffinity`` and
    ``NUMBA_NUM_THREADS=1``); ``--cores 2`` adds a second promreplay column on two cores
@@ -319,6 +321,37 @@ class Comparison:
         )
 
     # -- queries --------------------------------------------------------------------------------
+    def settle(self, idle_share: float = 0.02, window_s: float = 2.0, limit_s: float = 300) -> None:
+        """Wait until the servers are idle: VictoriaMetrics merges what it imported, and
+        Prometheus compacts after start, for minutes, on both cores (the pinned one
+        included), which slowed every timing of a run by up to 3x. Idle means under
+        ``idle_share`` of a core each over ``window_s`` seconds; gives up after
+        ``limit_s`` seconds and says so in the record."""
+        procs = [sv.proc for sv in (self.prom, self.vm) if sv is not None and sv.proc]
+        if not procs:
+            return
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def cpu_s() -> float:
+            total = 0.0
+            for proc in procs:
+                with contextlib.suppress(OSError):
+                    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            return total
+
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < limit_s:
+            before = cpu_s()
+            time.sleep(window_s)
+            if cpu_s() - before < idle_share * window_s * len(procs):
+                waited = time.perf_counter() - t0
+                self.record["settle_s"] = waited
+                log(f"servers idle after {waited:.0f} s")
+                return
+        self.record["notes"].append(f"servers still busy after {limit_s:.0f} s; timed anyway")
+        log(f"servers still busy after {limit_s:.0f} s; timing anyway")
+
     def run_queries(self) -> None:
         import numpy as np
         from agreement import agree, old_rate_points
@@ -503,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     try:
         run.load_all()
+        run.settle()
         run.run_queries()
         stem = f"{record['machine']['date'][:10]}-{record['machine']['host']}"
         if args.hours != 6:
