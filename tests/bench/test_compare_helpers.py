@@ -365,3 +365,29 @@ def test_docstring_examples_of_the_benchmark_modules(module: object) -> None:
     """``benchmarks/`` is outside ``make test``'s doctest collection: run them here."""
     failed, attempted = doctest.testmod(module)  # type: ignore[arg-type]
     assert attempted > 0 and failed == 0
+
+
+def test_settle_waits_for_a_busy_server_and_not_for_an_idle_one() -> None:
+    """The comparison times nothing while a server is still busy (VictoriaMetrics merging
+    its import): a process that spins for about 3 s holds it back that long, an idle one
+    does not."""
+    import subprocess
+    import types
+
+    def run_with(code: str) -> dict:
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            run = compare.Comparison.__new__(compare.Comparison)
+            run.prom, run.vm = types.SimpleNamespace(proc=proc), None
+            run.record = {"notes": []}
+            run.settle(window_s=0.5, limit_s=20)
+            return run.record
+        finally:
+            proc.kill()
+            proc.wait()
+
+    busy = run_with("import time\nt = time.time()\nwhile time.time() - t < 3: pass\ntime.sleep(60)")
+    idle = run_with("import time\ntime.sleep(60)")
+    assert busy["settle_s"] >= 2.0, busy
+    assert idle["settle_s"] < 2.0, idle
+    assert not busy["notes"] and not idle["notes"]
