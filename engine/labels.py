@@ -215,12 +215,17 @@ class LabelTable:
         return LabelTable._of(len(idx), {k: c[idx] for k, c in self.cols.items()})
 
     def pruned(self) -> LabelTable:
-        """The same label sets without the columns no series uses (a store's table has a
-        column for every name in the store; a selection of one metric needs a few)."""
+        """The same label sets without the columns no series uses."""
         names = self.names()
         if len(names) == len(self.cols):
             return self
-        t = LabelTable._of(self.n, {k: self.cols[k] for k in names})
+        return LabelTable.of_columns(self.n, {k: self.cols[k] for k in names}, names)
+
+    @classmethod
+    def of_columns(cls, n: int, cols: dict[str, np.ndarray], names: list[str]) -> LabelTable:
+        """A table over checked columns (int32, length ``n``) of which ``names`` (sorted)
+        are exactly the ones some series uses."""
+        t = cls._of(n, cols)
         t._names = names
         return t
 

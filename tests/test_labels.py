@@ -32,3 +32,27 @@ def test_group_is_first_appearance_of_equal_label_sets(rows):
         seen.setdefault(labels_key(r), len(seen))
     assert inverse.tolist() == [seen[labels_key(r)] for r in rows]
     assert [labels_key(rows[i]) for i in first.tolist()] == list(seen)
+
+
+@given(ROWS.filter(bool), st.data())
+def test_a_selection_keeps_exactly_the_columns_its_series_use(rows, data):
+    """StoreView.labels_of (a per-store usage table) gives the same label sets as a plain
+    take, with only the names some selected series has."""
+    import numpy as np
+
+    from engine.labels import METRIC_NAME
+    from engine.promql.select import StoreView
+    from engine.store import StoreBuilder
+
+    b = StoreBuilder()
+    keys = {labels_key({**r, METRIC_NAME: "m"}) for r in rows}  # a store's series are distinct
+    for key in keys:
+        b.series_id(key)
+    store = b.finish()
+    view = StoreView(store)
+    n = store.labels.n
+    ids = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n))), np.int64)
+    got = view.labels_of(ids)
+    want = store.labels.take(ids)
+    assert got.rows() == want.rows()
+    assert got.names() == sorted(got.cols) == want.names()

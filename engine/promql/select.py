@@ -62,6 +62,10 @@ class Selection:
         return self.labels.n
 
 
+#: above this many (series x label names), :meth:`StoreView.labels_of` keeps no usage table
+_USES_LIMIT = 64_000_000
+
+
 class StoreView:
     """One store, with the derived columns the evaluator needs, built on first use."""
 
@@ -69,6 +73,25 @@ class StoreView:
         self.store = store
         self._clean: Samples | None = None
         self._resets: tuple[np.ndarray, np.ndarray] | None = None
+        self._uses: tuple[list[str], np.ndarray] | None = None
+
+    def labels_of(self, ids: np.ndarray) -> LabelTable:
+        """The label sets of series ``ids``, with only the columns they use (the store's
+        table has a column for every name in the store: 47 on the medium mesh, of which a
+        metric uses 5 to 25). Which series use which column is found once per store."""
+        table = self.store.labels
+        if table.n * len(table.cols) > _USES_LIMIT:  # a huge store: ask the columns each time
+            return table.take(ids).pruned()
+        if self._uses is None:
+            names = sorted(table.cols)
+            uses = np.zeros((table.n, len(names)), bool)
+            for k, name in enumerate(names):
+                uses[:, k] = table.cols[name] != 0
+            self._uses = (names, uses)
+        names, uses = self._uses
+        used = uses[ids].any(axis=0) if len(ids) else np.zeros(len(names), bool)
+        keep = [name for name, u in zip(names, used.tolist(), strict=True) if u]
+        return LabelTable.of_columns(len(ids), {k: table.cols[k][ids] for k in keep}, keep)
 
     @property
     def clean(self) -> Samples:
@@ -93,7 +116,7 @@ class StoreView:
         ids = self.store.match(matchers)
         s = self.clean if clean else self.store.samples
         return Selection(
-            self.store.labels.take(ids).pruned(),
+            self.labels_of(ids),
             s.ts,
             s.values,
             s.offsets[ids],
