@@ -39,12 +39,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.oracle import (  # noqa: E402
+    LocalServer,
     PrometheusError,
     PrometheusServer,
     backfill_openmetrics,
     find_binaries,
-    free_port,
-    stop_process,
 )
 
 __all__ = [
@@ -86,7 +85,7 @@ def find_victoria_metrics() -> str | None:
 
 
 @dataclass
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(LocalServer):
     """One single-node VictoriaMetrics on 127.0.0.1 with its own data folder.
 
     ``folder`` receives ``data/`` and ``victoria-metrics.log``. Use it as a context
@@ -101,6 +100,10 @@ class VictoriaMetricsServer:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
+    log_name = "victoria-metrics.log"
+    ready_path = "/health"
+    error = VictoriaMetricsError
+
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
         self.binary = self.binary or find_victoria_metrics()
@@ -109,77 +112,19 @@ class VictoriaMetricsServer:
                 "the victoria-metrics binary is not installed (apt-get install -y victoria-metrics)"
             )
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.folder / "victoria-metrics.log"
-
-    def log_tail(self, n: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
     def start(self) -> VictoriaMetricsServer:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for attempt in range(3):  # the free port may be taken before we bind it
-            self.port = free_port()
-            args = [
+        self._launch(
+            lambda port: [
                 str(self.binary),
                 f"-storageDataPath={self.folder / 'data'}",
-                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-httpListenAddr=127.0.0.1:{port}",
                 f"-retentionPeriod={self.retention}",
                 "-search.disableCache",
                 *self.extra_args,
             ]
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    args,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            try:
-                self._wait_ready()
-                return self
-            except VictoriaMetricsError:
-                self.stop()
-                if "address already in use" in self.log_tail() and attempt < 2:
-                    continue
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise VictoriaMetricsError(
-                    f"victoria-metrics exited with code {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                with _NO_PROXY.open(self.url + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        raise VictoriaMetricsError(f"not ready after {self.start_timeout}s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Stop the process by its pid (SIGTERM, then SIGKILL)."""
-        proc, self.proc = self.proc, None
-        stop_process(proc)
-
-    def __enter__(self) -> VictoriaMetricsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        )
+        return self
 
     # ---- HTTP ----------------------------------------------------------------------------
     def _request(self, path: str, body: bytes | None = None, timeout: float = 600) -> bytes:

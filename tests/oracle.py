@@ -40,7 +40,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,87 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class LocalServer:
+    """The process side of a server under test, shared by :class:`PrometheusServer` and
+    the benchmarks' VictoriaMetrics: started on a free port of 127.0.0.1 (again on another
+    port if that one was taken meanwhile), ready when ``ready_path`` answers 200, logging
+    to ``folder/<log_name>``, stopped by its pid. Subclasses are dataclasses with
+    ``folder``, ``start_timeout``, ``port`` and ``proc`` fields, and call :meth:`_launch`
+    from ``start``."""
+
+    log_name = "server.log"
+    ready_path = "/"
+    error: type[Exception] = RuntimeError
+    folder: Path
+    start_timeout: float
+    port: int
+    proc: subprocess.Popen[bytes] | None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / self.log_name
+
+    def log_tail(self, n: int = 20) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def _launch(self, args_for_port: Callable[[int], list[str]]) -> None:
+        for attempt in range(3):  # a free port can be taken by someone else before we bind it
+            self.port = free_port()
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(
+                    args_for_port(self.port),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            try:
+                self._wait_ready()
+                return
+            except self.error:
+                self.stop()
+                if "address already in use" in self.log_tail() and attempt < 2:
+                    continue
+                raise
+
+    def _wait_ready(self) -> None:
+        name = self.log_name.removesuffix(".log")
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise self.error(
+                    f"{name} exited with code {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with _NO_PROXY.open(self.url + self.ready_path, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise self.error(f"{name} not ready after {self.start_timeout}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Stop the process by its pid: SIGTERM, then SIGKILL after 20 s."""
+        proc, self.proc = self.proc, None
+        stop_process(proc)
+
+    def __enter__(self):  # noqa: ANN204 - the subclass
+        return self.start()  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 # ---- the server --------------------------------------------------------------------------
 
 
@@ -126,7 +207,7 @@ class PrometheusError(RuntimeError):
 
 
 @dataclass
-class PrometheusServer:
+class PrometheusServer(LocalServer):
     """One Prometheus process on 127.0.0.1, with its own data folder and config.
 
     ``folder`` receives ``prometheus.yml``, ``data/`` (unless ``data_dir`` is given, e.g.
@@ -148,25 +229,14 @@ class PrometheusServer:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
+    log_name = "prometheus.log"
+    ready_path = "/-/ready"
+    error = PrometheusError
+
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
         if self.binary is None:
             self.binary = require_prometheus()[0]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.folder / "prometheus.log"
-
-    def log_tail(self, n: int = 20) -> str:
-        try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(lines[-n:])
 
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self) -> PrometheusServer:
@@ -179,66 +249,20 @@ class PrometheusServer:
                 {"global": dict(self.global_config), "scrape_configs": list(self.scrape_configs)}
             )
         )
-        for attempt in range(3):  # a free port can be taken by someone else before we bind it
-            self.port = free_port()
-            args = [
+        self._launch(
+            lambda port: [
                 str(self.binary),
                 f"--config.file={config}",
                 f"--storage.tsdb.path={data}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--web.listen-address=127.0.0.1:{port}",
                 f"--storage.tsdb.retention.time={self.retention}",
                 f"--query.lookback-delta={self.lookback_delta}",
                 "--storage.tsdb.min-block-duration=2h",
                 "--storage.tsdb.max-block-duration=2h",
                 *self.extra_args,
             ]
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    args,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            try:
-                self._wait_ready()
-                return self
-            except PrometheusError:
-                self.stop()
-                if "address already in use" in self.log_tail() and attempt < 2:
-                    continue
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise PrometheusError(
-                    f"prometheus exited with code {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                with _NO_PROXY.open(self.url + "/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        raise PrometheusError(
-            f"prometheus not ready after {self.start_timeout}s:\n{self.log_tail()}"
         )
-
-    def stop(self) -> None:
-        """Stop the process by its pid: SIGTERM, then SIGKILL after 20 s."""
-        proc, self.proc = self.proc, None
-        stop_process(proc)
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self
 
     # ---- the HTTP API ------------------------------------------------------------------
     def api(self, endpoint: str, params: Sequence[tuple[str, str]] | Mapping[str, str]) -> Any:
