@@ -311,10 +311,11 @@ def _from_table(path: Path, table: pa.Table, header: dict[str, Any]) -> Store:
     if offsets[0] != 0 or offsets[-1] != header["samples"] or np.any(np.diff(offsets) < 0):
         raise bad("sample offsets are inconsistent")
     if len(ts) > 1:
-        step = np.diff(ts)
+        # compared, not subtracted: a difference of two int64 times can overflow
+        rising = ts[1:] > ts[:-1]
         inner = np.ones(len(ts) - 1, bool)
         inner[offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < len(ts))] - 1] = False
-        if np.any(step[inner] <= 0):
+        if not np.all(rising[inner]):
             raise bad("timestamps are not sorted within a series")
     labels = _label_table(
         n,

@@ -349,3 +349,16 @@ def test_error_names_the_file(tmp_path: Path) -> None:
         load_store(tmp_path / "half.parquet")
     assert str(tmp_path / "half.parquet") in str(e.value)
     assert os.path.exists(tmp_path / "s.parquet")
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_times_whose_difference_overflows_int64_load_again(tmp_path: Path, suffix: str) -> None:
+    """The sortedness check compares times instead of subtracting them: -2^62 then 2^62
+    in one series is sorted, though 2^62 - (-2^62) does not fit in an int64."""
+    b = StoreBuilder()
+    sid = b.series_id((("__name__", "x"),))
+    b.append(np.array([sid, sid]), np.array([-(2**62), 2**62]), np.array([1.0, 2.0]))
+    store = b.finish()
+    path = tmp_path / f"s{suffix}"
+    save_store(store, path)
+    assert_same(store, load_store(path))
