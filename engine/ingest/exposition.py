@@ -253,21 +253,9 @@ class _Scan:
     mtype_end: int = 0
 
 
-def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace, mtype0: int = 0) -> _Scan:
-    from ..kernels.textscan import scan_exposition
-
-    mode = _MODES[fmt]
-    if mode != 1 and not data.endswith(b"\n"):
-        data = data + b"\n"  # Prometheus' text parser appends one too
-    # room for one entry per line: a sample line takes at least 4 bytes ("a 1\n")
-    lines = len(data) // 4 + 2 if len(data) < 1 << 20 else data.count(b"\n") + 2
-    cache.reserve(lines, len(data))
-    ws.reserve(lines)
-    buf = np.frombuffer(data, np.uint8)
-    mtype_end = scan_exposition(
-        buf,
-        mode,
-        mtype0,
+def _scan_arrays(cache: _SeriesCache, ws: _Workspace) -> tuple[np.ndarray, ...]:
+    """The series cache's and the workspace's arrays, in the scanner's argument order."""
+    return (
         cache.ht,
         cache.slots,
         cache.slot_hash,
@@ -281,6 +269,20 @@ def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace, mtype0: in
         ws.W,
         ws.res,
     )
+
+
+def _scan(data: bytes, fmt: str, cache: _SeriesCache, ws: _Workspace, mtype0: int = 0) -> _Scan:
+    from ..kernels.textscan import scan_exposition
+
+    mode = _MODES[fmt]
+    if mode != 1 and not data.endswith(b"\n"):
+        data = data + b"\n"  # Prometheus' text parser appends one too
+    # room for one entry per line: a sample line takes at least 4 bytes ("a 1\n")
+    lines = len(data) // 4 + 2 if len(data) < 1 << 20 else data.count(b"\n") + 2
+    cache.reserve(lines, len(data))
+    ws.reserve(lines)
+    buf = np.frombuffer(data, np.uint8)
+    mtype_end = scan_exposition(buf, mode, mtype0, *_scan_arrays(cache, ws))
     ns, nm, nx, nw, ecode, epos, eaux = ws.res[:7].tolist()
     err = (epos, ns, _kernel_reason(data, ecode, epos, eaux)) if ecode else None
     if ecode:
@@ -890,20 +892,8 @@ class TargetParser:
         ``X_val``, ``W``, ``res``), scrape cache (``slot_sid``, ``slot_iter``), stamps
         (``stamp``, ``gone``) and :attr:`loop`; valid until :meth:`reserve` or
         :meth:`parse` replaces one."""
-        cache, ws = self._cache, self._ws
         return (
-            cache.ht,
-            cache.slots,
-            cache.slot_hash,
-            cache.arena,
-            cache.st,
-            ws.S,
-            ws.S_val,
-            ws.M,
-            ws.X,
-            ws.X_val,
-            ws.W,
-            ws.res,
+            *_scan_arrays(self._cache, self._ws),
             self._slot_sid,
             self._slot_iter,
             self._stamp,
