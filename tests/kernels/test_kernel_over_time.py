@@ -137,6 +137,99 @@ def test_both_min_max_strategies_match_reference(strategy, name, data):
     assert_same(out, present, _expected(name, inp), f"{strategy} for {name} over {g.kind}")
 
 
+#: values whose order under Go's unstable sort decides the sign of a zero quantile
+_TIES = st.sampled_from([0.0, -0.0, math.nan, 1.0, -1.0, math.inf, -math.inf])
+
+
+@st.composite
+def runs(draw, n):
+    """``n`` values in runs of one value (a gauge that holds still), where a run of
+    ``0.0`` may follow a run of ``-0.0``."""
+    pool = draw(st.sampled_from([_TIES, st.sampled_from([0.0, -0.0, 1.0])]))
+    out = []
+    while len(out) < n:
+        out += [draw(pool)] * draw(st.integers(1, 12))
+    return out[:n]
+
+
+@st.composite
+def sliding_quantile_inputs(draw):
+    """One to three series of up to 60 samples that repeat a few values (zeros of both
+    signs, NaN, ±Inf, in :func:`runs` or not: what the sorted window moves around) or take
+    any :func:`values`, under windows that overlap a lot, a little, stand still or move
+    back, with any per-step q."""
+    n_series = draw(st.integers(1, 3))
+    offsets, ts, vals = [0], [], []
+    for _ in range(n_series):
+        n = draw(st.integers(0, 60))
+        ts += [1000 * (i + 1) for i in range(n)]
+        vals += draw(
+            st.one_of(
+                st.lists(_TIES, min_size=n, max_size=n),
+                runs(n),
+                st.lists(st.sampled_from([2.0, 3.0, 5.0]), min_size=n, max_size=n),
+                st.lists(values(), min_size=n, max_size=n),
+            )
+        )
+        offsets.append(len(ts))
+    T = draw(st.integers(1, 30))
+    width = draw(st.integers(1, 40)) * 1000
+    step = draw(st.sampled_from([0, 1000, 2000, 3000, 17000, -4000]))
+    t0 = draw(st.integers(-5, 70)) * 1000 + draw(st.sampled_from([0, 500]))
+    hi = np.array([t0 + j * step for j in range(T)], np.int64)
+    start, end = (
+        np.array(x, dtype=np.int64).reshape(n_series, T)
+        for x in R.window_bounds(offsets[:-1], offsets[1:], ts, hi - width, hi)
+    )
+    q = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 0.9, math.nan, -0.5, 1.5]), st.floats(0, 1))
+    qs = np.array(draw(st.lists(q, min_size=T, max_size=T)))
+    return np.array(vals, np.float64), ts, start, end, qs, draw(st.integers(1, 3))
+
+
+@kernel_settings(200)
+@given(inp=sliding_quantile_inputs())
+def test_sliding_quantile_matches_reference(inp):
+    """The sorted window ``over_time`` slides for overlapping windows gives each
+    window's quantile bit for bit, whatever came in and left before."""
+    vals, ts, start, end, qs, min_samples = inp
+    out = np.zeros(start.shape)
+    present = np.zeros(start.shape, bool)
+    K._sliding_quantile(qs, vals, start, end, min_samples, out, present)
+    points = [(t, float(v)) for t, v in zip(ts, vals, strict=True)]
+    expected = [
+        [
+            R.over_time(
+                "quantile_over_time",
+                points[start[s, j] : end[s, j]],
+                float(qs[j]),
+                float(qs[j]),
+                0,
+                min_samples,
+            )
+            for j in range(start.shape[1])
+        ]
+        for s in range(start.shape[0])
+    ]
+    assert_same(out, present, expected, "sliding quantile")
+
+
+@pytest.mark.parametrize("q", [0.0, 0.5, 0.9])
+def test_sliding_quantile_follows_zeros_that_change_sign(q):
+    """-0.0 leaving as 0.0 comes in compares equal but is a change: the window must
+    hold the new zero, or a later quantile keeps the old sign."""
+    vals = np.array([-0.0] * 4 + [0.0] * 4 + [1.0] * 2)
+    start = np.arange(7, dtype=np.int64).reshape(1, 7)
+    end = start + 4
+    out = np.zeros((1, 7))
+    present = np.zeros((1, 7), bool)
+    K._sliding_quantile(np.full(7, q), vals, start, end, 1, out, present)
+    points = [(i, float(v)) for i, v in enumerate(vals)]
+    expected = [
+        [R.over_time("quantile_over_time", points[j : j + 4], q, q, 0, 1) for j in range(7)]
+    ]
+    assert_same(out, present, expected, f"q={q}")
+
+
 @pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
 @pytest.mark.parametrize("is_max", [True, False])
 def test_min_max_skip_a_leading_nan_and_keep_the_first_of_equal_zeros(strategy, is_max):
@@ -154,8 +247,6 @@ def test_min_max_skip_a_leading_nan_and_keep_the_first_of_equal_zeros(strategy, 
     assert math.copysign(1.0, out[0, 2]) == -1.0
 
 
-#: values whose order under Go's unstable sort decides the sign of a zero quantile
-_TIES = st.sampled_from([0.0, -0.0, math.nan, 1.0, -1.0, math.inf, -math.inf])
 
 
 @kernel_settings(150)
