@@ -19,7 +19,8 @@ What it does:
 3. waits until both servers are idle (VictoriaMetrics merges its import and Prometheus
    compacts in the background, on every core), then runs each query of :mod:`queries` as
    a range query over the whole set at a 60 s step
-   and as an instant query at its end: a warm-up, then the median of ``--runs`` runs.
+   and as an instant query at its end: a warm-up, then the median of ``--runs`` runs,
+   taken in rounds that run each system once in turn (see :func:`interleaved`).
    promreplay's time is measured in process on one core (``os.sched_setaffinity`` and
    ``NUMBA_NUM_THREADS=1``); ``--cores 2`` adds a second promreplay column on two cores
    with ``QueryOptions.threads=2``, measured in the same run; Prometheus' is its
@@ -127,11 +128,18 @@ def pinned(cores: int) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-def median_time(fn: Callable[[], float], runs: int) -> tuple[float, list[float]]:
-    """One warm-up call, then the median of ``runs`` calls; ``fn`` returns its own time."""
-    fn()
-    times = [fn() for _ in range(runs)]
-    return statistics.median(times), times
+def interleaved(timers: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
+    """One warm-up call of every timer, then ``runs`` rounds that call each timer once in
+    turn; each timer returns its own time. Taking turns, rather than timing one system's
+    runs and then the next's, puts every system under the same drift of a shared
+    machine's speed (it moved by up to 2x within minutes here)."""
+    for fn in timers.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(runs):
+        for name, fn in timers.items():
+            times[name].append(fn())
+    return times
 
 
 def check_disk(
@@ -391,19 +399,15 @@ class Comparison:
                     result["r"] = r
                     return took
 
-                one = functools.partial(ours, QueryOptions(threads=1))
-                with pinned(1):
-                    row["promreplay_s"], row["promreplay_runs"] = median_time(one, self.args.runs)
+                def pinned_ours(threads: int, ours: Callable[..., float] = ours) -> float:
+                    with pinned(threads):
+                        return ours(QueryOptions(threads=threads))
+
+                timers: dict[str, Callable[[], float]] = {
+                    "promreplay": functools.partial(pinned_ours, 1)
+                }
                 if cores > 1:
-                    single = result["r"].to_prometheus_json()
-                    multi = functools.partial(ours, QueryOptions(threads=cores))
-                    with pinned(cores):
-                        row["promreplay_multi_s"], row["promreplay_multi_runs"] = median_time(
-                            multi, self.args.runs
-                        )
-                    # threads split the work, never the answer
-                    row["multi_identical"] = result["r"].to_prometheus_json() == single
-                row["series_out"] = result["r"].labels.n
+                    timers["promreplay_multi"] = functools.partial(pinned_ours, cores)
                 if mode == "range":
                     params = {
                         "query": q.expr,
@@ -414,10 +418,28 @@ class Comparison:
                 else:
                     params = {"query": q.expr, "time": f"{end_s:.3f}"}
                 endpoint = "query_range" if mode == "range" else "query"
+                answers: dict[str, Any] = {}
                 if self.prom is not None:
-                    self._time_prometheus(row, endpoint, params)
+                    timers["prometheus"] = functools.partial(
+                        self._prometheus, answers, endpoint, params
+                    )
+                if self.vm is not None:
+                    timers["vm"] = functools.partial(self._vm, answers, endpoint, params)
+                single: dict[str, str] = {}
+                if cores > 1:  # the one-thread answer, to check the threaded one against
+                    pinned_ours(1)
+                    single["json"] = result["r"].to_prometheus_json()
+                for name, runs in interleaved(timers, self.args.runs).items():
+                    row[f"{name}_s"], row[f"{name}_runs"] = statistics.median(runs), runs
+                if cores > 1:
+                    # the last promreplay call was threaded: threads split the work, never
+                    # the answer
+                    row["multi_identical"] = result["r"].to_prometheus_json() == single["json"]
+                    pinned_ours(1)
+                row["series_out"] = result["r"].labels.n
+                if self.prom is not None:
                     left_out = old_rate_points(self.db, q, times[mode], interval)
-                    a = agree(q, row.pop("_prom_data"), result["r"].to_prometheus_json(), left_out)
+                    a = agree(q, answers["prometheus"], result["r"].to_prometheus_json(), left_out)
                     row["check"] = {
                         "ok": a.ok,
                         "problems": a.problems,
@@ -426,32 +448,22 @@ class Comparison:
                         "notes": a.notes,
                     }
                 if self.vm is not None:
-                    self._time_vm(row, endpoint, params)
+                    row["vm_series_out"] = len(answers["vm"]["result"])
                 self._targets(row)
                 self.record["queries"].append(row)
                 log(self._line(row))
 
-    def _time_prometheus(self, row: dict[str, Any], endpoint: str, params: dict[str, str]) -> None:
+    def _prometheus(self, answers: dict[str, Any], endpoint: str, params: dict[str, str]) -> float:
+        """One Prometheus query: its answer into ``answers``, its ``evalTotalTime`` out."""
         from peers import prometheus_timed
 
-        out: dict[str, Any] = {}
+        answers["prometheus"], took = prometheus_timed(self.prom, endpoint, params)
+        return took
 
-        def run() -> float:
-            out["data"], t = prometheus_timed(self.prom, endpoint, params)
-            return t
-
-        row["prometheus_s"], row["prometheus_runs"] = median_time(run, self.args.runs)
-        row["_prom_data"] = out["data"]
-
-    def _time_vm(self, row: dict[str, Any], endpoint: str, params: dict[str, str]) -> None:
-        out: dict[str, Any] = {}
-
-        def run() -> float:
-            out["data"], t = self.vm.api(endpoint, params)
-            return float(t)
-
-        row["vm_s"], row["vm_runs"] = median_time(run, self.args.runs)
-        row["vm_series_out"] = len(out["data"]["result"])
+    def _vm(self, answers: dict[str, Any], endpoint: str, params: dict[str, str]) -> float:
+        """One VictoriaMetrics query: its answer into ``answers``, its wall time out."""
+        answers["vm"], took = self.vm.api(endpoint, params)
+        return float(took)
 
     @staticmethod
     def _targets(row: dict[str, Any]) -> None:
