@@ -119,12 +119,13 @@ class LabelTable:
     every method returns a new table and shares unchanged columns.
     """
 
-    __slots__ = ("n", "cols", "_names")
+    __slots__ = ("n", "cols", "_names", "_postings")
 
     def __init__(self, n: int, cols: Mapping[str, np.ndarray] | None = None) -> None:
         self.n = int(n)
         self.cols: dict[str, np.ndarray] = {}
         self._names: list[str] | None = None
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, codes in (cols or {}).items():
             codes = np.asarray(codes, dtype=np.int32)
             if codes.shape != (self.n,):
@@ -138,6 +139,7 @@ class LabelTable:
         t.n = n
         t.cols = cols
         t._names = None
+        t._postings = {}
         return t
 
     # ---- construction -------------------------------------------------------------
@@ -155,13 +157,11 @@ class LabelTable:
 
     @staticmethod
     def concat(tables: Sequence[LabelTable]) -> LabelTable:
+        """The series of ``tables``, one table after the other."""
         n = sum(t.n for t in tables)
-        names = sorted({k for t in tables for k in t.cols})
-        cols = {
-            name: np.concatenate([t.get(name) for t in tables]) if tables else np.zeros(0, np.int32)
-            for name in names
-        }
-        return LabelTable(n, cols)
+        names = sorted({k for t in tables for k in t.names()})
+        cols = {name: np.concatenate([t.get(name) for t in tables]) for name in names}
+        return LabelTable.of_columns(n, cols, names)
 
     # ---- access ----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -186,6 +186,30 @@ class LabelTable:
     def values(self, name: str) -> np.ndarray:
         """Values of label ``name`` as an object array of ``str`` ("" where absent)."""
         return POOL.strings(self.get(name))
+
+    def series_with(self, name: str, value_id: int) -> np.ndarray:
+        """Indices (ascending, read-only) of the series whose label ``name`` has the value
+        id ``value_id`` (0: the series without the label).
+
+        As a TSDB's postings index: the first call for ``name`` sorts its column once and
+        keeps the order on the table (tables are immutable), later calls are a binary
+        search instead of a pass over every series.
+
+        >>> t = LabelTable.from_dicts([{"a": "x"}, {"a": "y"}, {"a": "x"}])
+        >>> t.series_with("a", POOL.intern("x")).tolist(), t.series_with("b", 0).tolist()
+        ([0, 2], [0, 1, 2])
+        """
+        index = self._postings.get(name)
+        if index is None:
+            codes = self.get(name)
+            order = np.argsort(codes, kind="stable")
+            index = (codes[order], order)
+            for a in index:
+                a.flags.writeable = False
+            self._postings[name] = index
+        ordered, order = index
+        lo, hi = np.searchsorted(ordered, (value_id, value_id + 1)).tolist()
+        return order[lo:hi]
 
     def row(self, i: int) -> dict[str, str]:
         """Labels of series ``i``, sorted by name."""
@@ -231,11 +255,19 @@ class LabelTable:
 
     def drop(self, names: Iterable[str]) -> LabelTable:
         names = set(names)
-        return LabelTable._of(self.n, {k: c for k, c in self.cols.items() if k not in names})
+        return self._subset({k: c for k, c in self.cols.items() if k not in names})
 
     def keep(self, names: Iterable[str]) -> LabelTable:
         names = set(names)
-        return LabelTable._of(self.n, {k: c for k, c in self.cols.items() if k in names})
+        return self._subset({k: c for k, c in self.cols.items() if k in names})
+
+    def _subset(self, cols: dict[str, np.ndarray]) -> LabelTable:
+        """A table over some of this table's columns; which of them some series uses is
+        known already when this table's :meth:`names` is."""
+        t = LabelTable._of(self.n, cols)
+        if self._names is not None:
+            t._names = [k for k in self._names if k in cols]
+        return t
 
     def with_column(self, name: str, codes: np.ndarray) -> LabelTable:
         """A copy with label ``name`` set to ``codes`` (0 removes it)."""
@@ -265,10 +297,12 @@ class LabelTable:
         ``first[g]`` the first series of group ``g``. Groups are numbered in order of
         first appearance, so the result is stable under the input order.
         """
-        return group_rows(self.codes_matrix())
+        return group_columns([self.cols[k] for k in self.names()], self.n)
 
     def duplicated_pair(self) -> tuple[int, int] | None:
         """Indices of two series with identical label sets, or ``None``."""
+        if self.n < 2:
+            return None
         inverse, first = self.group()
         if len(first) == self.n:
             return None
@@ -308,30 +342,46 @@ class LabelTable:
         return np.lexsort(tokens.T[::-1]).astype(np.int64)
 
 
-def group_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense ids of distinct rows of an integer matrix, numbered by first appearance.
+#: up to this many rows, :func:`group_columns` groups with a dict (numpy's fixed cost is larger)
+_SMALL_GROUP = 100
 
-    >>> inv, first = group_rows(np.array([[1, 2], [3, 4], [1, 2]]))
+
+def group_columns(cols: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids of the distinct rows of ``n`` rows given column-wise (integer arrays of
+    length ``n``), numbered by first appearance: ``(inverse, first)`` as in
+    :meth:`LabelTable.group`.
+
+    >>> inv, first = group_columns([np.array([1, 3, 1]), np.array([2, 4, 2])], 3)
     >>> inv.tolist(), first.tolist()
     ([0, 1, 0], [0, 1])
     """
-    n = matrix.shape[0]
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if matrix.shape[1] == 0:
+    if not cols:
         return np.zeros(n, np.int64), np.zeros(1, np.int64)
-    if matrix.shape[1] == 1:
-        flat = matrix[:, 0]
+    if n <= _SMALL_GROUP:
+        ids: dict = {}
+        rows = zip(*[c.tolist() for c in cols], strict=True) if len(cols) > 1 else cols[0].tolist()
+        inverse = np.array([ids.setdefault(r, len(ids)) for r in rows], np.int64)
+        # group g first appears where the running maximum of the ids reaches g
+        return inverse, np.searchsorted(np.maximum.accumulate(inverse), np.arange(len(ids)))
+    if len(cols) == 1:
+        flat = cols[0]
     else:
-        m = np.ascontiguousarray(matrix)
+        m = np.stack(cols, axis=1)
         flat = m.view(np.dtype((np.void, m.dtype.itemsize * m.shape[1]))).ravel()
-    _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    # renumber groups by first appearance
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank[inverse].astype(np.int64), first[order].astype(np.int64)
+    order = flat.argsort(kind="stable")
+    ordered = flat[order]
+    new = np.empty(n, bool)
+    new[0] = True
+    new[1:] = ordered[1:] != ordered[:-1]
+    first = order[new]  # the first row of each group (the sort is stable), groups by key
+    by_appearance = first.argsort()
+    rank = np.empty(len(first), np.int64)
+    rank[by_appearance] = np.arange(len(first))
+    inverse = np.empty(n, np.int64)
+    inverse[order] = rank[np.cumsum(new) - 1]
+    return inverse, first[by_appearance].astype(np.int64)
 
 
 def _format_labels(labels: Mapping[str, str]) -> str:

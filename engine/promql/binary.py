@@ -222,14 +222,11 @@ def _vector_binop(
         osig[np.maximum(cell_o, 0)] if one.n_series else 0,
     )
 
-    if m.card == "one-to-one":
-        counts = np.zeros((G, T), np.int64)
-        np.add.at(counts, (cell_sig, cell_t), 1)
-        if (counts > 1).any():
-            raise QueryError(
-                "multiple matches for labels: many-to-one matching must be explicit "
-                "(group_left/group_right)"
-            )
+    if m.card == "one-to-one" and _repeats(cell_sig, cell_t, T):
+        raise QueryError(
+            "multiple matches for labels: many-to-one matching must be explicit "
+            "(group_left/group_right)"
+        )
 
     mv = np.where(
         kind == 2,
@@ -270,19 +267,22 @@ def _vector_binop(
                 "multiple matches for labels: grouping labels must ensure unique matches"
             )
 
+    if _repeats(cell_out, cell_t, T):
+        raise QueryError("vector cannot contain metrics with the same labelset")
     n_out = len(out_first)
     out_vals = np.zeros((n_out, T))
     out_present = np.zeros((n_out, T), bool)
-    counts = np.zeros((n_out, T), np.int64)
-    np.add.at(counts, (cell_out, cell_t), 1)
-    if (counts > 1).any():
-        raise QueryError("vector cannot contain metrics with the same labelset")
     out_vals[cell_out, cell_t] = values
     out_present[cell_out, cell_t] = keep
     out = Vector(
         labels.take(out_first), out_vals, out_present, np.full(n_out, bool(node.return_bool))
     )
     return out.compact()
+
+
+def _repeats(series: np.ndarray, steps: np.ndarray, T: int) -> bool:
+    """Whether two cells share a (series, step) pair."""
+    return len(series) > 1 and int(np.bincount(series * T + steps).max()) > 1
 
 
 def _source_labels(
@@ -296,6 +296,8 @@ def _source_labels(
 ) -> LabelTable:
     """Result labels of each cell source: ``resultMetric(ls, rs)`` where a filled side is
     the other side's matching labels (``MatchLabels``), as Prometheus builds it."""
+    if not kind.any():  # no fill modifier: every source is a matched pair
+        return _result_labels(many.labels.take(src_m), one.labels.take(src_o), op, m)
     parts = []
     order = []
     real = np.flatnonzero(kind == 0)

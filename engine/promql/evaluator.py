@@ -208,8 +208,7 @@ class Evaluator:
             vec = finish_names(vec)
         if self.is_range:
             return _matrix_result(vec, times, annotations)
-        keep = np.flatnonzero(vec.present[:, 0])
-        vec = vec.take(keep)
+        vec = vec.compact()
         if vec.labels.duplicated_pair() is not None:
             raise QueryError("vector cannot contain metrics with the same labelset")
         n = vec.n_series

@@ -65,17 +65,18 @@ class Vector:
 
     def drop_names(self, delayed: bool, mask: np.ndarray | None = None) -> Vector:
         """Mark (delayed) or remove (immediate) the metric name of the series in ``mask``."""
-        mask = np.ones(self.n_series, bool) if mask is None else mask
+        every = mask is None or bool(mask.all())
         if delayed:
-            return Vector(self.labels, self.values, self.present, self.drop_name | mask)
-        if mask.all():
+            drop = np.ones(self.n_series, bool) if every else self.drop_name | mask
+            return Vector(self.labels, self.values, self.present, drop)
+        if every:
             labels = self.labels.drop(METADATA_LABELS)
-        else:
-            cols = dict(self.labels.cols)
-            for name in METADATA_LABELS:
-                if name in cols:
-                    cols[name] = np.where(mask, 0, cols[name]).astype(np.int32)
-            labels = LabelTable(self.n_series, cols)
+            return Vector(labels, self.values, self.present, np.zeros(self.n_series, bool))
+        cols = dict(self.labels.cols)
+        for name in METADATA_LABELS:
+            if name in cols:
+                cols[name] = np.where(mask, 0, cols[name]).astype(np.int32)
+        labels = LabelTable(self.n_series, cols)
         return Vector(labels, self.values, self.present, self.drop_name & ~mask)
 
 

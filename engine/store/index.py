@@ -26,7 +26,7 @@ import re2
 from ..errors import PromReplayError
 from ..labels import POOL, LabelTable
 
-__all__ = ["Matcher", "compile_regex", "match_series", "parse_matchers"]
+__all__ = ["Matcher", "compile_regex", "match_series", "parse_matchers", "regex_matches"]
 
 _OPS = ("=", "!=", "=~", "!~")
 
@@ -55,7 +55,7 @@ class Matcher:
             return value == self.value
         if self.op == "!=":
             return value != self.value
-        hit = compile_regex(self.value).fullmatch(value) is not None
+        hit = regex_matches(self.value, value)
         return hit if self.op == "=~" else not hit
 
     def matches_empty(self) -> bool:
@@ -78,6 +78,15 @@ def compile_regex(pattern: str) -> re2._Regexp:
         raise PromReplayError(f"error parsing regexp: {reason}: `{pattern}`") from None
 
 
+@functools.lru_cache(maxsize=65536)
+def regex_matches(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches the PromQL regex ``pattern`` (see :func:`compile_regex`).
+
+    Remembered: a query's regex matchers meet the same few label values again and again,
+    and a call into RE2 costs ten times a lookup here."""
+    return compile_regex(pattern).fullmatch(value) is not None
+
+
 def _value_mask(codes: np.ndarray, m: Matcher) -> np.ndarray:
     """Which of ``codes`` (value ids of label ``m.name``) satisfy ``m``."""
     if m.op in ("=", "!="):
@@ -92,9 +101,15 @@ def _value_mask(codes: np.ndarray, m: Matcher) -> np.ndarray:
 
 def match_series(table: LabelTable, matchers: Sequence[Matcher]) -> np.ndarray:
     """Indices (sorted) of the series of ``table`` that satisfy every matcher."""
-    ids = np.arange(table.n)
     # cheap equality matchers first; they narrow what the regexes must look at
-    for m in sorted(matchers, key=lambda m: m.op != "="):
+    rest = sorted(matchers, key=lambda m: m.op != "=")
+    if rest and rest[0].op == "=":  # the first one straight from the table's index
+        m = rest.pop(0)
+        target = POOL._ids.get(m.value)
+        ids = table.series_with(m.name, target) if target is not None else np.zeros(0, np.int64)
+    else:
+        ids = np.arange(table.n)
+    for m in rest:
         if len(ids) == 0:
             break
         codes = table.get(m.name)
