@@ -515,8 +515,9 @@ def _window_extreme(values, start, end, is_max, min_samples, out, present):
             first = min(first, start[s, j])
             last = max(last, end[s, j])
         nans = 0
-        for i in range(first, last):
-            nans += np.isnan(values[i])
+        span = values[first:last]
+        for i in range(len(span)):
+            nans += np.isnan(span[i])
         if nans == 0:
             _series_extreme(values, start, end, s, is_max, min_samples, out, present)
         else:
@@ -531,15 +532,16 @@ def _series_extreme(values, start, end, s, is_max, min_samples, out, present):
         b = end[s, j]
         if b <= a or b - a < min_samples:
             continue
-        best = values[a]
+        w = values[a:b]  # indexed from 0: see engine.kernels.jit on signed indices
+        best = w[0]
         if is_max:
-            for i in range(a + 1, b):
-                if values[i] > best:
-                    best = values[i]
+            for i in range(1, len(w)):
+                if w[i] > best:
+                    best = w[i]
         else:
-            for i in range(a + 1, b):
-                if values[i] < best:
-                    best = values[i]
+            for i in range(1, len(w)):
+                if w[i] < best:
+                    best = w[i]
         out[s, j] = best
         present[s, j] = True
 
