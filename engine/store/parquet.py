@@ -105,7 +105,10 @@ def load_store(path: str | os.PathLike[str]) -> Store:
     path = Path(path)
     table = _read_table(path)
     header = _read_header(path, table.schema.metadata)
-    store = _from_table(path, table, header)
+    try:
+        store = _from_table(path, table, header)
+    except UnicodeDecodeError as e:  # pyarrow decodes a column's name only when asked
+        raise StoreError(f"{path}: damaged store file: a name is not UTF-8 ({e.reason})") from None
     if _digest(store, {k: v for k, v in header.items() if k != "digest"}) != header.get("digest"):
         raise StoreError(f"{path}: damaged store file: checksum mismatch")
     return store

@@ -342,6 +342,23 @@ def test_damaged_byte_gives_error_or_identical_store(
     assert_same(back, store)
 
 
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_name_that_is_not_utf8_is_a_damaged_store(tmp_path: Path, suffix: str) -> None:
+    """An exemplar label's name with a byte that breaks its UTF-8 (found by the test
+    above): pyarrow raises UnicodeDecodeError when the name is read, which must surface
+    as StoreError naming the file."""
+    path = tmp_path / f"s{suffix}"
+    save_store(small_store(), path)
+    data = path.read_bytes()
+    if data.count(b"trace_id") == 0:
+        pytest.skip("the name is stored compressed in this format")
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes(data.replace(b"trace_id", b"trace_i\xe4"))
+    with pytest.raises(StoreError, match="damaged") as e:
+        load_store(bad)
+    assert str(bad) in str(e.value)
+
+
 def test_error_names_the_file(tmp_path: Path) -> None:
     data = _write(small_store(), tmp_path / "s.parquet").read_bytes()
     (tmp_path / "half.parquet").write_bytes(data[: len(data) // 2])
