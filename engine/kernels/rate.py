@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import kernel
-from .windows import advance
+from .windows import advance, first_after
 
 __all__ = ["counter_resets", "extrapolated_rate", "extrapolated_rate_fused", "instant_value"]
 
@@ -79,12 +79,14 @@ def _rates(
     ft = np.empty(T, np.int64)
     lt = np.empty(T, np.int64)
     for s in range(S):
-        i = seg_start[s] if fused else 0
-        k = i
         b0 = seg_end[s] if fused else 0
+        i = first_after(ts, seg_start[s], b0, lo[0]) if fused and T else 0
+        k = i
+        di = 0
+        dk = 0
         for j in range(T):
             if fused:
-                i, k = advance(ts, i, k, b0, lo[j], hi[j])
+                i, k, di, dk = advance(ts, i, k, b0, lo[j], hi[j], di, dk)
                 a = i
                 b = k
             else:

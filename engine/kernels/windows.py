@@ -22,8 +22,10 @@ __all__ = ["window_bounds", "lookback_index", "drop_stale"]
 
 
 @kernel
-def _search(ts, a, b, x):
-    # first index in [a, b) with ts[i] > x
+def first_after(ts, a, b, x):
+    """The first index in ``[a, b)`` whose sample is after ``x``, or ``b``: a binary
+    search, where a series' walk starts (an instant query's one window sits at the end
+    of a series: walking there from its first sample cost most of a small query)."""
     while a < b:
         m = (a + b) >> 1
         if ts[m] > x:
@@ -34,16 +36,38 @@ def _search(ts, a, b, x):
 
 
 @kernel(inline="always")
-def advance(ts, i, k, b0, lo, hi):
-    """Move one series' window ``[i, k)`` (samples below ``b0``) forward to ``(lo, hi]``:
-    the walk every monotone step grid takes, each sample passed once per edge."""
-    while i < b0 and ts[i] <= lo:
+def _edge(ts, i, b0, x, guess):
+    """The first index from ``i`` on whose sample is after ``x``, or ``b0`` (everything
+    before ``i`` is at or before ``x``), tried first at ``i + guess``: the distance the
+    edge moved at the last step, which on a step grid over regular samples is the same
+    from step to step. A right guess costs two well-predicted compares, where the walk
+    ends on a mispredicted loop exit (window_bounds of the medium mesh's (f) queries:
+    0.42 -> 0.32 ms)."""
+    g = i + guess
+    if guess >= 0 and g <= b0 and (g == i or ts[g - 1] <= x) and (g == b0 or ts[g] > x):
+        return g
+    while i < b0 and ts[i] <= x:
         i += 1
-    if k < i:
-        k = i
-    while k < b0 and ts[k] <= hi:
-        k += 1
-    return i, k
+    return i
+
+
+@kernel(inline="always")
+def advance(ts, i, k, b0, lo, hi, di, dk):
+    """Move one series' window ``[i, k)`` (samples below ``b0``) forward to ``(lo, hi]``:
+    the walk every monotone step grid takes, each sample passed once per edge. ``di``/``dk``
+    are how far the edges moved at the last step, the guesses for this one; returns the
+    new ``i, k`` and how far they moved.
+
+    >>> ts = np.array([10, 20, 30, 40])
+    >>> advance(ts, 0, 0, 4, 5, 20, 0, 0)
+    (0, 2, 0, 2)
+    >>> advance(ts, 0, 2, 4, 15, 30, 0, 2)
+    (1, 3, 1, 1)
+    """
+    ni = _edge(ts, i, b0, lo, di)
+    start = max(k, ni)
+    nk = _edge(ts, start, b0, hi, k + dk - start)
+    return ni, nk, ni - i, nk - k
 
 
 @kernel
@@ -72,16 +96,18 @@ def window_bounds(seg_start, seg_end, ts, lo, hi):
         a0 = seg_start[s]
         b0 = seg_end[s]
         if monotone:
-            i = a0
-            k = a0
+            i = first_after(ts, a0, b0, lo[0]) if T else a0
+            k = i
+            di = 0
+            dk = 0
             for j in range(T):
-                i, k = advance(ts, i, k, b0, lo[j], hi[j])
+                i, k, di, dk = advance(ts, i, k, b0, lo[j], hi[j], di, dk)
                 start[s, j] = i
                 end[s, j] = k
         else:
             for j in range(T):
-                start[s, j] = _search(ts, a0, b0, lo[j])
-                end[s, j] = max(start[s, j], _search(ts, a0, b0, hi[j]))
+                start[s, j] = first_after(ts, a0, b0, lo[j])
+                end[s, j] = max(start[s, j], first_after(ts, a0, b0, hi[j]))
     return start, end
 
 
@@ -104,13 +130,14 @@ def lookback_index(seg_start, seg_end, ts, values, lo, hi):
     for s in range(S):
         a0 = seg_start[s]
         b0 = seg_end[s]
-        k = a0  # samples before k are at or before the step's time: one walk per series
+        # samples before k are at or before the step's time: one walk per series
+        k = first_after(ts, a0, b0, hi[0]) if monotone and T else a0
         for j in range(T):
             if monotone:
                 while k < b0 and ts[k] <= hi[j]:
                     k += 1
             else:
-                k = _search(ts, a0, b0, hi[j])
+                k = first_after(ts, a0, b0, hi[j])
             last = k - 1  # the newest sample at or before hi[j]; the window needs it > lo[j]
             if last >= a0 and ts[last] > lo[j] and bits[last] != _STALE:
                 out[s, j] = last
