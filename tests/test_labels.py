@@ -36,8 +36,8 @@ def test_group_is_first_appearance_of_equal_label_sets(rows):
 
 @given(ROWS.filter(bool), st.data())
 def test_a_selection_keeps_exactly_the_columns_its_series_use(rows, data):
-    """StoreView.labels_of (a per-store usage table) gives the same label sets as a plain
-    take, with only the names some selected series has."""
+    """StoreView.labels_of (one gather from a per-store code matrix) gives the same label
+    sets as a plain take, with only the names some selected series has."""
     import numpy as np
 
     from engine.labels import METRIC_NAME

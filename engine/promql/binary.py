@@ -179,6 +179,10 @@ def _vector_binop(
     if many.n_series == 0 and one.n_series == 0:
         return Vector.empty(T)
     msig, osig, G = _signatures(many, one, m)
+    if m.card == "one-to-one" and fill_one is None and fill_many is None:
+        out = _pairs_by_series(ev, node, many, one, msig, osig, G, m)
+        if out is not None:
+            return out
 
     one_idx, (dup_t, dup_a, dup_b) = match_one_side(osig, one.present, G)
     if dup_t >= 0:
@@ -278,6 +282,46 @@ def _vector_binop(
         labels.take(out_first), out_vals, out_present, np.full(n_out, bool(node.return_bool))
     )
     return out.compact()
+
+
+def _pairs_by_series(
+    ev: Evaluator,
+    node: N.BinaryExpr,
+    lhs: Vector,
+    rhs: Vector,
+    lsig: np.ndarray,
+    rsig: np.ndarray,
+    G: int,
+    m: N.VectorMatching,
+) -> Vector | None:
+    """One-to-one matching when no match group holds two series on either side, the
+    usual case (``on``/``ignoring`` labels that tell the series apart): each output series
+    is a pair of input series, paired once instead of step by step, with the same result
+    as the cell-by-cell path. ``None`` when the groups or the result labels do not allow
+    it; the cell-by-cell path then gives the answer or Prometheus' error."""
+    if len(lsig) == 0 or len(rsig) == 0:
+        return None
+    if max(np.bincount(lsig, minlength=G).max(), np.bincount(rsig, minlength=G).max()) > 1:
+        return None
+    right_of = np.full(G, -1, np.int64)
+    right_of[rsig] = np.arange(len(rsig))
+    partner = right_of[lsig]
+    li = np.flatnonzero(partner >= 0)
+    ri = partner[li]
+    present = lhs.present[li] & rhs.present[ri]
+    values, keep = apply_op(node.op, lhs.values[li], rhs.values[ri])
+    if node.return_bool:
+        values = keep.astype(np.float64)
+    else:
+        present &= keep
+    labels = _source_labels(lhs, rhs, li, ri, np.zeros(len(li), np.int8), node.op, m)
+    if not ev.delayed and node.return_bool:
+        labels = labels.drop(METADATA_LABELS)
+    if len(labels.group()[1]) < len(li):
+        return None
+    return Vector(
+        labels, np.where(present, values, 0.0), present, np.full(len(li), bool(node.return_bool))
+    ).compact()
 
 
 def _repeats(series: np.ndarray, steps: np.ndarray, T: int) -> bool:

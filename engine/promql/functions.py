@@ -178,6 +178,8 @@ def _by_series(
 ) -> tuple[np.ndarray, ...]:
     """``call(0, n_series)`` for a kernel over ``m``'s series, split across
     ``QueryOptions.threads`` when the query is large (samples plus output cells)."""
+    if ev.options.threads <= 1:
+        return call(0, len(m.seg_start))
     weights = (m.seg_end - m.seg_start) + len(m.lo)
     return split_rows(ev.options.threads, len(m.seg_start), call, weights=weights)
 
@@ -189,9 +191,8 @@ def _monotone(a: np.ndarray) -> bool:
 def _non_counter_info(ev: Evaluator, call: N.Call, m: Matrix, present: np.ndarray) -> None:
     if call.func not in ("rate", "increase"):
         return
-    names = m.labels.values(METRIC_NAME)
-    produced = present.any(axis=1)
-    for name in set(names[produced].tolist()):
+    produced = m.labels.get(METRIC_NAME)[present.any(axis=1)]
+    for name in sorted(POOL.string(code) for code in np.unique(produced).tolist()):
         if name and not name.endswith(("_total", "_sum", "_count", "_bucket")):
             ev.annotate(A.possible_non_counter(name, _unwrap(call.args[0]).pos))
 

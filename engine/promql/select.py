@@ -77,7 +77,7 @@ class StoreView:
 
     def labels_of(self, ids: np.ndarray) -> LabelTable:
         """The label sets of series ``ids``, with only the columns they use (the store's
-        table has a column for every name in the store: 47 on the medium mesh, of which a
+        table has a column for every name in the store: 45 on the medium mesh, of which a
         metric uses 5 to 25). The store's columns are copied once into one ``[name,
         series]`` matrix, so a selection gathers its label sets and finds the columns
         they use in two array operations instead of one per column."""
