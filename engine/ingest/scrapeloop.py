@@ -33,7 +33,7 @@ from ..kernels.scrapeloop import (
 )
 from ..kernels.textscan import scan_exposition
 from ..store.samples import stale_markers
-from .exposition import _MODES, TargetParser, sniff_format
+from .exposition import _MODES, TargetParser, line_room, sniff_format
 
 __all__ = ["ScrapeLoop"]
 
@@ -89,8 +89,7 @@ class ScrapeLoop:
             kind = _MODES[sniff_format(body, file)]
             if kind != 1 and body[-1] != 10:  # a text body ends with a newline
                 body = body + b"\n"  # (not +=: a bytearray is the caller's)
-            n = len(body)
-            rows = n // 4 + 2 if n < 1 << 20 else body.count(b"\n") + 2  # a line: 4+ bytes
+            rows = line_room(np.frombuffer(body, np.uint8))
         # room for the scan, and stamps for every series (the kernels do not check):
         # what :meth:`TargetParser.reserve` gave holds until the Python path runs
         if rows > self._headroom[0] or len(body) > self._headroom[1]:

@@ -442,3 +442,24 @@ def test_values_keep_bits_through_the_parser() -> None:
     e = parse_exposition(b"a 0.1\nb -0\nc 5e-324\n")
     assert [bits(v) for v in e.values] == [bits(0.1), bits(-0.0), bits(5e-324)]
     assert np.signbit(e.values[1])
+
+
+_LINES = st.sampled_from([b"a 1\n", b"# HELP a x\n", b"\n", b"metric_name_x 123\n"])
+
+
+@given(st.lists(_LINES, max_size=50), st.booleans())
+def test_line_room_bounds_the_lines_of_small_and_large_bodies(lines, large):
+    """The scanning kernels do not check their bounds: the room reserved must hold an
+    entry for every line that is not blank (each takes 4 bytes or more), whether it is
+    estimated (under 1 MiB) or counted (1 MiB and over, exactly, to keep the series cache
+    sized from it small)."""
+    from engine.ingest.exposition import line_room
+
+    body = b"".join(lines) or b"\n"
+    if large:  # pad with short lines past 1 MiB: the counted path
+        body += b"a 1\n" * ((1 << 18) + 1)
+    room = line_room(np.frombuffer(body, np.uint8))
+    entries = sum(1 for line in body.split(b"\n") if line)  # a blank line scans to nothing
+    assert room >= entries + 2
+    if large:
+        assert room == body.count(b"\n") + 2
