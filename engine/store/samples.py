@@ -115,16 +115,6 @@ class SampleBuilder:
     def __len__(self) -> int:
         return sum(len(s) for s in self._series)
 
-    def _consolidate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """All chunks as one (kept as the single chunk, so old chunks can be freed)."""
-        if not self._series:
-            return None
-        if len(self._series) > 1:
-            self._series = [np.concatenate(self._series)]
-            self._ts = [np.concatenate(self._ts)]
-            self._values = [np.concatenate(self._values)]
-        return self._series[0], self._ts[0], self._values[0]
-
     def finish(self, n_series: int, remap: np.ndarray | None = None) -> tuple[Samples, int]:
         """The CSR columns, and the number of rejected duplicate-timestamp samples.
 
@@ -133,14 +123,11 @@ class SampleBuilder:
         """
         from ..kernels.csr import build_csr
 
-        cols = self._consolidate()
-        if cols is None:
+        if not self._series:
             return Samples.empty(n_series), 0
-        series, ts, values = cols
         limit = len(remap) if remap is not None else n_series
-        if len(series) and (series.min() < 0 or series.max() >= limit):
+        if any(chunk.min() < 0 or chunk.max() >= limit for chunk in self._series):
             raise ValueError("series id out of range")
-        if remap is not None:
-            series = remap[series]
-        offsets, ts, values, rejected = build_csr(series, ts, values, n_series)
+        series = self._series if remap is None else [remap[chunk] for chunk in self._series]
+        offsets, ts, values, rejected = build_csr(series, self._ts, self._values, n_series)
         return Samples(offsets, ts, values), int(rejected)
