@@ -490,6 +490,17 @@ SLIDING_QUANTILE_WHEN = 4
 
 
 @kernel
+def _longest(start, end):
+    """The most samples of any window."""
+    S, T = start.shape
+    longest = 0
+    for s in range(S):
+        for j in range(T):
+            longest = max(longest, end[s, j] - start[s, j])
+    return longest
+
+
+@kernel
 def _span(start, end):
     """Samples between the first window's start and the last window's end, per series
     (what a sliding pass over the windows reads)."""
@@ -576,10 +587,7 @@ def _sliding_extreme(values, start, end, is_max, min_samples, out, present):
     samples are pushed, candidates left of the window are dropped, so the deque never
     holds more than one window's samples."""
     S, T = start.shape
-    longest = 1
-    for s in range(S):
-        for j in range(T):
-            longest = max(longest, end[s, j] - start[s, j])
+    longest = max(_longest(start, end), 1)
     dq = np.empty(longest, np.int64)
     for s in range(S):
         head = 0
@@ -640,10 +648,7 @@ def _sliding_quantile(q, values, start, end, min_samples, out, present):
     replay of Go's sort decides the sign of a zero result. A window that moves back, or
     would replace as many samples as it holds, is sorted afresh."""
     S, T = start.shape
-    longest = 1
-    for s in range(S):
-        for j in range(T):
-            longest = max(longest, end[s, j] - start[s, j])
+    longest = max(_longest(start, end), 1)
     w = np.empty(longest, np.float64)
     buf = np.empty(longest, np.float64)
     bits = values.view(np.uint64)
