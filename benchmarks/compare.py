@@ -395,28 +395,23 @@ class Comparison:
         for q in self.queries:
             for mode in ("range", "instant"):
                 row: dict[str, Any] = {"key": q.key, "mode": mode, "expr": q.expr}
-                result: dict[str, Any] = {}
+                result: dict[int, Any] = {}  # the last answer on each number of threads
 
-                def ours(
-                    opts: QueryOptions,
-                    q: Any = q,
-                    mode: str = mode,
-                    result: dict[str, Any] = result,
+                def pinned_ours(
+                    threads: int, q: Any = q, mode: str = mode, result: dict[int, Any] = result
                 ) -> float:
-                    t0 = time.perf_counter()
-                    if mode == "range":
-                        r = range_query(
-                            self.db, q.expr, grid.start_ms, grid.end_ms, grid.step_ms, opts
-                        )
-                    else:
-                        r = instant_query(self.db, q.expr, grid.end_ms, opts)
-                    took = time.perf_counter() - t0
-                    result["r"] = r
-                    return took
-
-                def pinned_ours(threads: int, ours: Callable[..., float] = ours) -> float:
+                    opts = QueryOptions(threads=threads)
                     with pinned(threads):
-                        return ours(QueryOptions(threads=threads))
+                        t0 = time.perf_counter()
+                        if mode == "range":
+                            r = range_query(
+                                self.db, q.expr, grid.start_ms, grid.end_ms, grid.step_ms, opts
+                            )
+                        else:
+                            r = instant_query(self.db, q.expr, grid.end_ms, opts)
+                        took = time.perf_counter() - t0
+                    result[threads] = r
+                    return took
 
                 timers: dict[str, Callable[[], float]] = {
                     "promreplay": functools.partial(pinned_ours, 1)
@@ -440,21 +435,15 @@ class Comparison:
                     )
                 if self.vm is not None:
                     timers["vm"] = functools.partial(self._vm, answers, endpoint, params)
-                single: dict[str, str] = {}
-                if cores > 1:  # the one-thread answer, to check the threaded one against
-                    pinned_ours(1)
-                    single["json"] = result["r"].to_prometheus_json()
                 for name, runs in interleaved(timers, self.args.runs).items():
                     row[f"{name}_s"], row[f"{name}_runs"] = statistics.median(runs), runs
-                if cores > 1:
-                    # the last promreplay call was threaded: threads split the work, never
-                    # the answer
-                    row["multi_identical"] = result["r"].to_prometheus_json() == single["json"]
-                    pinned_ours(1)
-                row["series_out"] = result["r"].labels.n
+                ours = result[1].to_prometheus_json()
+                if cores > 1:  # threads split the work, never the answer
+                    row["multi_identical"] = result[cores].to_prometheus_json() == ours
+                row["series_out"] = result[1].labels.n
                 if self.prom is not None:
                     left_out = old_rate_points(self.db, q, times[mode], interval)
-                    a = agree(q, answers["prometheus"], result["r"].to_prometheus_json(), left_out)
+                    a = agree(q, answers["prometheus"], ours, left_out)
                     row["check"] = {
                         "ok": a.ok,
                         "problems": a.problems,

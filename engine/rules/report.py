@@ -99,9 +99,7 @@ def replay_json(rep: ReplayResult, alerts: Sequence[str] | None = None) -> dict[
                     "dropped_at": _t(e.dropped_at),
                     "annotations_at_firing": e.annotations_at_firing,
                     "annotations_last": e.annotations_last,
-                    "value_at_firing": None
-                    if e.value_at_firing is None
-                    else format_go_float(e.value_at_firing),
+                    "value_at_firing": _go_value(e.value_at_firing),
                 }
             )
         instances.append({"alertname": inst.alertname, "labels": inst.labels, "episodes": eps})
@@ -340,46 +338,53 @@ def instance_strip(rep: ReplayResult, alerts: Sequence[str] | str | None = None)
 # ---- tables ---------------------------------------------------------------------------------
 
 
+#: the columns of :func:`episodes_csv` and :func:`episodes_frame`, one row per episode
+EPISODE_COLUMNS = (
+    "alertname",
+    "group",
+    "labels",
+    "active_at",
+    "fired_at",
+    "resolved_at",
+    "dropped_at",
+    "value_at_firing",
+    "summary_at_firing",
+)
+
+
+def _go_value(v: float | None) -> str | None:
+    """An alert's value as Prometheus prints it, or None."""
+    return None if v is None else format_go_float(v)
+
+
 def _episode_rows(rep: ReplayResult, alerts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """One dict per episode, keyed by :data:`EPISODE_COLUMNS` (labels as a dict)."""
     rows = []
     for inst in _selected(rep, alerts):
         for e in inst.episodes:
             ann = e.annotations_at_firing or {}
-            rows.append(
-                {
-                    "alertname": inst.alertname,
-                    "group": inst.group,
-                    "labels": json.dumps(inst.labels, sort_keys=True),
-                    "active_at": _t(e.active_at),
-                    "fired_at": _t(e.fired_at),
-                    "resolved_at": _t(e.resolved_at),
-                    "dropped_at": _t(e.dropped_at),
-                    "value_at_firing": None
-                    if e.value_at_firing is None
-                    else format_go_float(e.value_at_firing),
-                    "summary_at_firing": ann.get("summary"),
-                }
+            values = (
+                inst.alertname,
+                inst.group,
+                inst.labels,
+                _t(e.active_at),
+                _t(e.fired_at),
+                _t(e.resolved_at),
+                _t(e.dropped_at),
+                _go_value(e.value_at_firing),
+                ann.get("summary"),
             )
+            rows.append(dict(zip(EPISODE_COLUMNS, values, strict=True)))
     return rows
 
 
 def episodes_csv(rep: ReplayResult, alerts: Sequence[str] | None = None) -> str:
-    """One CSV row per episode."""
+    """One CSV row per episode (labels as JSON with sorted keys)."""
     buf = io.StringIO()
-    cols = [
-        "alertname",
-        "group",
-        "labels",
-        "active_at",
-        "fired_at",
-        "resolved_at",
-        "dropped_at",
-        "value_at_firing",
-        "summary_at_firing",
-    ]
-    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=EPISODE_COLUMNS, lineterminator="\n")
     w.writeheader()
     for r in _episode_rows(rep, alerts):
+        r["labels"] = json.dumps(r["labels"], sort_keys=True)
         w.writerow({k: ("" if v is None else v) for k, v in r.items()})
     return buf.getvalue()
 
@@ -388,23 +393,7 @@ def episodes_frame(rep: ReplayResult, alerts: Sequence[str] | None = None):
     """A ``pandas.DataFrame`` with one row per episode (times as UTC timestamps)."""
     import pandas as pd
 
-    rows = _episode_rows(rep, alerts)
-    for r in rows:
-        r["labels"] = json.loads(r["labels"])
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "alertname",
-            "group",
-            "labels",
-            "active_at",
-            "fired_at",
-            "resolved_at",
-            "dropped_at",
-            "value_at_firing",
-            "summary_at_firing",
-        ],
-    )
+    df = pd.DataFrame(_episode_rows(rep, alerts), columns=list(EPISODE_COLUMNS))
     for c in ("active_at", "fired_at", "resolved_at", "dropped_at"):
         df[c] = pd.to_datetime(df[c].astype("float64"), unit="s", utc=True)
     return df

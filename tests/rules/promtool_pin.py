@@ -12,6 +12,9 @@ import yaml
 from oracle import require_prometheus
 
 from engine.promqltest.notation import parse_series_desc
+from engine.rules.load import load
+from engine.rules.replay import ReplayOptions, run_replay
+from engine.rules.report import promtool_test
 from engine.rules.unittest import TestOptions, run_files
 from engine.store import StoreBuilder
 
@@ -27,6 +30,35 @@ def data_store(series: list[tuple[str, str]], interval_ms: int):
         vs = [v.value for v in d.values if not v.omitted]
         b.append(np.full(len(ts), sid), np.array(ts), np.array(vs))
     return b.finish()
+
+
+def replay_and_pin(tmp, rules, series, interval_ms, eval_times_ms, exprs):
+    """Replay ``rules`` (written to ``tmp/rules.yml``) over ``series`` as promtool would
+    (its alignment, 1m evaluations, external label ``cluster="c1"``, its 10000-sample
+    limit) up to the last of ``eval_times_ms``, and pin the replay into a promtool test
+    document: ``(replay, document)``."""
+    (tmp / "rules.yml").write_text(rules)
+    rep = run_replay(
+        load(str(tmp / "rules.yml")),
+        data_store(series, interval_ms),
+        0,
+        max(eval_times_ms),
+        ReplayOptions(
+            align="promtool",
+            evaluation_interval_ms=60_000,
+            external_labels={"cluster": "c1"},
+            max_samples=10_000,
+        ),
+    )
+    doc = promtool_test(
+        rep,
+        ["rules.yml"],
+        series,
+        input_interval_ms=interval_ms,
+        eval_times_ms=eval_times_ms,
+        exprs=exprs,
+    )
+    return rep, doc
 
 
 def failing(stderr: str) -> set[tuple[str, str]]:

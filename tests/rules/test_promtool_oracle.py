@@ -11,11 +11,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from promtool_pin import data_store, run_both
-
-from engine.rules.load import load
-from engine.rules.replay import ReplayOptions, run_replay
-from engine.rules.report import promtool_test
+from promtool_pin import replay_and_pin, run_both
 
 pytestmark = pytest.mark.prometheus
 
@@ -65,27 +61,7 @@ EXPRS = ["job:err:ratio155s", "ALERTS", "ALERTS_FOR_STATE", "job:req:rate155s"]
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("oracle")
-    (tmp / "rules.yml").write_text(RULES)
-    rep = run_replay(
-        load(str(tmp / "rules.yml")),
-        data_store(SERIES, INTERVAL),
-        0,
-        max(EVAL_TIMES),
-        ReplayOptions(
-            align="promtool",
-            evaluation_interval_ms=60_000,
-            external_labels={"cluster": "c1"},
-            max_samples=10_000,
-        ),
-    )
-    doc = promtool_test(
-        rep,
-        ["rules.yml"],
-        SERIES,
-        input_interval_ms=INTERVAL,
-        eval_times_ms=EVAL_TIMES,
-        exprs=EXPRS,
-    )
+    rep, doc = replay_and_pin(tmp, RULES, SERIES, INTERVAL, EVAL_TIMES, EXPRS)
     return tmp, rep, doc
 
 

@@ -14,11 +14,7 @@ minutes, window and lookback edges never on a sample, counters that start at 0.
 from __future__ import annotations
 
 import pytest
-from promtool_pin import data_store, rule_errors, run_both
-
-from engine.rules.load import load
-from engine.rules.replay import ReplayOptions, run_replay
-from engine.rules.report import promtool_test
+from promtool_pin import replay_and_pin, rule_errors, run_both
 
 pytestmark = pytest.mark.prometheus
 
@@ -85,33 +81,8 @@ EXPRS = [
 ]
 
 
-def replay_and_pin(tmp, rules, series, exprs):
-    (tmp / "rules.yml").write_text(rules)
-    rep = run_replay(
-        load(str(tmp / "rules.yml")),
-        data_store(series, INTERVAL),
-        0,
-        max(EVAL_TIMES),
-        ReplayOptions(
-            align="promtool",
-            evaluation_interval_ms=M,
-            external_labels={"cluster": "c1"},
-            max_samples=10_000,
-        ),
-    )
-    doc = promtool_test(
-        rep,
-        ["rules.yml"],
-        series,
-        input_interval_ms=INTERVAL,
-        eval_times_ms=EVAL_TIMES,
-        exprs=exprs,
-    )
-    return rep, doc
-
-
 def test_families_pinned_into_a_test_file_that_promtool_accepts(tmp_path):
-    rep, doc = replay_and_pin(tmp_path, RULES, SERIES, EXPRS)
+    rep, doc = replay_and_pin(tmp_path, RULES, SERIES, INTERVAL, EVAL_TIMES, EXPRS)
     # the case is worth checking: every alert fires, the severity changes with $value,
     # keep_firing_for holds one, and the meta group pages on the others
     assert {i.alertname for i in rep.instances} == {
@@ -178,7 +149,8 @@ ERROR_SERIES = [
 
 @pytest.mark.parametrize("kind", sorted(ERROR_RULES))
 def test_errors_that_start_mid_range_are_reported_like_promtool(tmp_path, kind):
-    rep, doc = replay_and_pin(tmp_path, ERROR_RULES[kind], ERROR_SERIES, ["up"])
+    rules = ERROR_RULES[kind]
+    rep, doc = replay_and_pin(tmp_path, rules, ERROR_SERIES, INTERVAL, EVAL_TIMES, ["up"])
     assert [e.time for e in rep.errors] == [15 * M, 16 * M]  # the replay carries on
     first = rep.errors[0]
     (pc, pf, perr), (oc, of, oerr) = run_both(tmp_path, doc, kind)
