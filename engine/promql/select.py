@@ -7,7 +7,7 @@ markers removed. Both are computed with :mod:`engine.kernels.windows` directly o
 store's CSR columns, so selecting series from one store copies no samples.
 
 The evaluator reads through a *view*: :class:`StoreView` over one store (cached on the
-store, so the stale-free columns and the counter-reset index are built once per store,
+store, so the stale-free columns and the counter-reset index are built once per metric,
 not once per query), or :class:`LayeredView` over several stores, which is how rule
 replay lets later rules read what earlier rules recorded on top of the data.
 """
@@ -24,7 +24,7 @@ from ..kernels.rate import counter_resets
 from ..kernels.windows import drop_stale, lookback_index, window_bounds
 from ..labels import LabelTable
 from ..store import Store
-from ..store.samples import Samples
+from ..store.samples import STALE_NAN_BITS, Samples
 from .values import Matrix, Vector
 
 if TYPE_CHECKING:
@@ -71,9 +71,10 @@ class StoreView:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._clean: Samples | None = None
-        self._resets: tuple[np.ndarray, np.ndarray] | None = None
         self._codes: tuple[list[str], np.ndarray] | None = None
+        self._markers: np.ndarray | None = None
+        self._runs: np.ndarray | None = None
+        self._clean: dict[tuple[int, int], _Clean] = {}
 
     def labels_of(self, ids: np.ndarray) -> LabelTable:
         """The label sets of series ``ids``, with only the columns they use (the store's
@@ -94,36 +95,87 @@ class StoreView:
         keep = [names[k] for k in used.tolist()]
         return LabelTable.of_columns(len(ids), dict(zip(keep, selected[used], strict=True)), keep)
 
-    @property
-    def clean(self) -> Samples:
-        """Samples without stale markers (the same arrays when there are none)."""
-        if self._clean is None:
-            s = self.store.samples
-            if len(s.values) and np.isnan(s.values).any():
-                off, ts, vals = drop_stale(s.offsets, s.ts, s.values)
-                self._clean = Samples(off, ts, vals)
-            else:
-                self._clean = s
-        return self._clean
-
-    @property
-    def resets(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._resets is None:
-            c = self.clean
-            self._resets = counter_resets(c.offsets, c.values)
-        return self._resets
-
     def select(self, matchers: list[Matcher], clean: bool) -> Selection:
         ids = self.store.match(matchers)
-        s = self.clean if clean else self.store.samples
-        return Selection(
-            self.labels_of(ids),
-            s.ts,
-            s.values,
-            s.offsets[ids],
-            s.offsets[ids + 1],
-            self.resets if clean else None,
-        )
+        labels = self.labels_of(ids)
+        if not clean:
+            s = self.store.samples
+            return Selection(labels, s.ts, s.values, s.offsets[ids], s.offsets[ids + 1])
+        c = self._clean_of(ids)
+        local = ids - c.first
+        return Selection(labels, c.ts, c.values, c.starts[local], c.ends[local], c.resets)
+
+    def _clean_of(self, ids: np.ndarray) -> _Clean:
+        """Stale-free samples for series ``ids`` (sorted), built on first use: those of
+        the run of consecutive series that share the name of ``ids`` when they all have
+        one name (how a store sorts its series, and what a selector usually asks for),
+        else of the whole store. A new process's first query so reads one metric's
+        samples rather than the whole store's (the medium mesh's p99 query: a quarter)."""
+        lo, hi = 0, self.store.labels.n
+        if len(ids) and len(self.markers):
+            runs = self.name_runs
+            first, last = np.searchsorted(runs, (ids[0], ids[-1]), side="right") - 1
+            if first == last:
+                lo, hi = int(runs[first]), int(runs[first + 1])
+        c = self._clean.get((lo, hi))
+        if c is None:
+            c = self._clean[(lo, hi)] = _stale_free(self.store.samples, lo, hi, self.markers)
+        return c
+
+    @property
+    def markers(self) -> np.ndarray:
+        """Positions of the store's stale markers in its sample columns."""
+        if self._markers is None:
+            bits = self.store.samples.values.view(np.uint64)
+            self._markers = np.flatnonzero(bits == np.uint64(STALE_NAN_BITS))
+        return self._markers
+
+    @property
+    def name_runs(self) -> np.ndarray:
+        """Where each run of consecutive series with one ``__name__`` starts, then ``n``."""
+        if self._runs is None:
+            names = self.store.labels.get("__name__")
+            change = np.flatnonzero(names[1:] != names[:-1]) + 1
+            self._runs = np.concatenate(([0], change, [len(names)])).astype(np.int64)
+        return self._runs
+
+
+@dataclass(frozen=True)
+class _Clean:
+    """The samples of a store's series ``first + i`` without stale markers:
+    ``ts[starts[i]:ends[i]]``, and the counter-reset index over ``values``."""
+
+    first: int
+    ts: np.ndarray
+    values: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    resets: tuple[np.ndarray, np.ndarray]
+
+
+def _stale_free(s: Samples, lo: int, hi: int, markers: np.ndarray) -> _Clean:
+    """Series ``lo`` to ``hi - 1`` of ``s`` without their stale markers (``markers``:
+    the positions of every marker of ``s``, sorted).
+
+    The columns are copied only when a marker sits between two samples of a series. A
+    series usually has none, or ends with them (it disappeared): its segment then simply
+    stops before them, and the slices of the store's columns are read as they are."""
+    a, b = int(s.offsets[lo]), int(s.offsets[hi])
+    offsets = s.offsets[lo : hi + 1] - a
+    ts, values = s.ts[a:b], s.values[a:b]
+    starts, ends = offsets[:-1], offsets[1:]
+    inside = markers[np.searchsorted(markers, a) : np.searchsorted(markers, b)] - a
+    if len(inside):
+        owner = np.searchsorted(offsets, inside, side="right") - 1
+        series, first, count = np.unique(owner, return_index=True, return_counts=True)
+        if (inside[first] == ends[series] - count).all():  # only trailing markers
+            ends = ends.copy()
+            ends[series] -= count
+        else:
+            offsets, ts, values = drop_stale(offsets, ts, values)
+            starts, ends = offsets[:-1], offsets[1:]
+    # trailing markers stay in ``values``: NaN compares false, so they count no reset
+    return _Clean(lo, ts, values, starts, ends, counter_resets(offsets, values))
 
 
 class LayeredView:
