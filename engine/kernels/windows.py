@@ -23,16 +23,48 @@ __all__ = ["window_bounds", "lookback_index", "drop_stale"]
 
 @kernel
 def first_after(ts, a, b, x):
-    """The first index in ``[a, b)`` whose sample is after ``x``, or ``b``: a binary
-    search, where a series' walk starts (an instant query's one window sits at the end
-    of a series: walking there from its first sample cost most of a small query)."""
-    while a < b:
-        m = (a + b) >> 1
-        if ts[m] > x:
-            b = m
+    """The first index in ``[a, b)`` whose sample is after ``x``, or ``b``: where a
+    series' walk starts (an instant query's one window sits at the end of a series:
+    walking there from its first sample cost most of a small query).
+
+    Scrapes come at a near-constant interval, so the search probes first where ``x``
+    falls between the segment's first and last timestamps, then gallops from there
+    and bisects what is left. On a regular series that reads 3-5 timestamps instead
+    of bisection's log2(n) scattered ones, which an instant query pays as cache misses
+    on a busy machine; an irregular series costs at most twice bisection.
+
+    >>> ts = np.array([10, 20, 30, 40, 50, 60, 70, 80])
+    >>> [first_after(ts, 0, 8, x) for x in (5, 10, 15, 45, 79, 80)]
+    [0, 1, 1, 4, 7, 8]
+    """
+    if a >= b or ts[a] > x:
+        return a
+    if ts[b - 1] <= x:
+        return b
+    lo = a  # ts[lo] <= x < ts[hi] from here on
+    hi = b - 1
+    g = lo + int((x - ts[lo]) / (ts[hi] - ts[lo]) * (hi - lo))
+    g = min(g, hi - 1)
+    step = 1
+    if ts[g] <= x:
+        lo = g
+        while lo + step < hi and ts[lo + step] <= x:
+            lo += step
+            step *= 2
+        hi = min(hi, lo + step)
+    else:
+        hi = g
+        while hi - step > lo and ts[hi - step] > x:
+            hi -= step
+            step *= 2
+        lo = max(lo, hi - step)
+    while hi - lo > 1:
+        m = (lo + hi) >> 1
+        if ts[m] <= x:
+            lo = m
         else:
-            a = m + 1
-    return a
+            hi = m
+    return hi
 
 
 @kernel(inline="always")

@@ -122,3 +122,27 @@ def test_broken_stale_handling_is_caught():
         )
 
     find_counterexample(selection(stale=True), differs)
+
+
+@kernel_settings(300)
+@given(
+    st.lists(
+        st.one_of(st.integers(-50, 50), st.integers(-(10**6), 10**6)), max_size=300
+    ).map(sorted),
+    st.data(),
+)
+def test_first_after_is_a_right_bisection(ts, data):
+    """``first_after`` (an interpolation probe, a gallop, then bisection) finds what a
+    bisection finds, on any sorted timestamps: regular, clustered or repeated, with
+    ``x`` on a sample, next to one, or anywhere."""
+    x = data.draw(
+        st.sampled_from(ts).flatmap(lambda t: st.sampled_from([t - 1, t, t + 1]))
+        if ts
+        else st.integers(-5, 5)
+    )
+    x = data.draw(st.one_of(st.just(x), st.integers(-(10**6), 10**6)))
+    ts = np.array(ts, np.int64)
+    a = data.draw(st.integers(0, len(ts)))
+    b = data.draw(st.integers(a, len(ts)))
+    want = a + int(np.searchsorted(ts[a:b], x, side="right"))
+    assert K.first_after(ts, a, b, x) == want
