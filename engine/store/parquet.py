@@ -481,15 +481,22 @@ def _digest(store: Store, header: dict[str, Any]) -> str:
     h.update(json.dumps(header, sort_keys=True).encode())
     s = store.samples
     for arr in (s.offsets, s.ts):
-        h.update(np.ascontiguousarray(arr, "<i8").tobytes())
-    h.update(np.ascontiguousarray(s.values, np.float64).view("<u8").tobytes())
+        h.update(_le_bytes(arr, "<i8"))
+    h.update(_le_bytes(np.asarray(s.values, np.float64).view(np.uint64), "<u8"))
     _hash_labels(h, store.labels)
     ex = store.exemplars
     for arr in (ex.series, ex.ts):
-        h.update(np.ascontiguousarray(arr, "<i8").tobytes())
-    h.update(np.ascontiguousarray(ex.values, np.float64).view("<u8").tobytes())
+        h.update(_le_bytes(arr, "<i8"))
+    h.update(_le_bytes(np.asarray(ex.values, np.float64).view(np.uint64), "<u8"))
     _hash_labels(h, ex.labels)
     return h.hexdigest()
+
+
+def _le_bytes(arr: np.ndarray, dtype: str) -> memoryview:
+    """``arr``'s bytes as ``dtype`` (little-endian), without a copy when they already
+    are: the hash reads the buffer in place (``tobytes`` copied 244 MB of the medium
+    mesh's columns on every load and save, 0.18 s)."""
+    return memoryview(np.ascontiguousarray(arr, dtype)).cast("B")
 
 
 def _hash_labels(h: Any, table: LabelTable) -> None:
@@ -501,4 +508,4 @@ def _hash_labels(h: Any, table: LabelTable) -> None:
         rank = np.empty(len(order), np.int64)
         rank[np.asarray(order, np.int64)] = np.arange(len(order))
         h.update(json.dumps([name, [strings[i] for i in order]]).encode())
-        h.update(rank[inverse.reshape(-1)].astype("<i8").tobytes())
+        h.update(_le_bytes(rank[inverse.reshape(-1)], "<i8"))
