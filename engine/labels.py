@@ -26,6 +26,7 @@ from decimal import Decimal
 import numpy as np
 
 from .gostrconv import quote
+from .kernels.labelsort import distinct, lex_order
 
 __all__ = [
     "POOL",
@@ -320,7 +321,8 @@ class LabelTable:
         sort here runs column by column instead: a present value sorts by its string; an
         absent label sorts after every value when the series has a later label (its next
         pair has a greater name) and before every value when it has none (its pairs end,
-        and the shorter set sorts first).
+        and the shorter set sorts first). The strings are ranked here, the rest is one
+        kernel (:func:`engine.kernels.labelsort.lex_order`).
 
         >>> t = LabelTable.from_dicts([{"b": "1"}, {"a": "2", "c": "1"}, {"a": "2"}, {}])
         >>> t.sort_order().tolist()
@@ -329,17 +331,11 @@ class LabelTable:
         names = self.names()
         if self.n < 2 or not names:
             return np.arange(self.n, dtype=np.int64)
-        m = self.codes_matrix(names)  # [n, k], columns in name order
-        codes = np.unique(m)
-        rank = np.empty(len(codes), np.int64)
-        rank[np.argsort(POOL.strings(codes), kind="stable")] = np.arange(1, len(codes) + 1)
-        present = m != 0
-        # has a label after column j: reversed cumulative "or", shifted by one column
-        later = np.zeros_like(present)
-        later[:, :-1] = np.logical_or.accumulate(present[:, :0:-1], axis=1)[:, ::-1]
-        absent = np.where(later, len(codes) + 1, 0)
-        tokens = np.where(present, rank[np.searchsorted(codes, m)], absent)
-        return np.lexsort(tokens.T[::-1]).astype(np.int64)
+        m = np.vstack([self.cols[k] for k in names])  # [k, n], rows in name order
+        codes = distinct(np.sort(m, axis=None))  # numpy's sort is faster than numba's
+        strings = POOL.strings(codes).tolist()
+        by_string = np.array(sorted(range(len(strings)), key=strings.__getitem__), np.int64)
+        return lex_order(m, codes, by_string)
 
 
 #: up to this many rows, :func:`group_columns` groups with a dict (numpy's fixed cost is larger)

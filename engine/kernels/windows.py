@@ -84,11 +84,12 @@ def _edge(ts, i, b0, x, guess):
 
 
 @kernel(inline="always")
-def advance(ts, i, k, b0, lo, hi, di, dk):
+def advance(ts, i, k, b0, lo, hi, di, dk, known=-1):
     """Move one series' window ``[i, k)`` (samples below ``b0``) forward to ``(lo, hi]``:
     the walk every monotone step grid takes, each sample passed once per edge. ``di``/``dk``
-    are how far the edges moved at the last step, the guesses for this one; returns the
-    new ``i, k`` and how far they moved.
+    are how far the edges moved at the last step, the guesses for this one; ``known``,
+    when not negative, is the new start, which the caller knows (see :func:`lag`).
+    Returns the new ``i, k`` and how far they moved.
 
     >>> ts = np.array([10, 20, 30, 40])
     >>> advance(ts, 0, 0, 4, 5, 20, 0, 0)
@@ -96,10 +97,33 @@ def advance(ts, i, k, b0, lo, hi, di, dk):
     >>> advance(ts, 0, 2, 4, 15, 30, 0, 2)
     (1, 3, 1, 1)
     """
-    ni = _edge(ts, i, b0, lo, di)
+    ni = known if known >= 0 else _edge(ts, i, b0, lo, di)
     start = max(k, ni)
     nk = _edge(ts, start, b0, hi, k + dk - start)
     return ni, nk, ni - i, nk - k
+
+
+@kernel
+def lag(lo, hi):
+    """The ``d > 0`` for which every window starts where the one ``d`` steps before it
+    ends (``lo[j] == hi[j - d]`` for every ``j >= d``: a step grid whose range is a whole
+    number of steps), or 0. A walk then takes each window's start from the end it found
+    ``d`` steps before, and moves one edge instead of two.
+
+    >>> hi = np.array([20, 30, 40, 50])
+    >>> lag(hi - 20, hi), lag(hi - 25, hi)
+    (2, 0)
+    """
+    T = len(lo)
+    d = 1
+    while d < T and hi[T - 1 - d] > lo[T - 1]:
+        d += 1
+    if d >= T or hi[T - 1 - d] != lo[T - 1]:
+        return 0
+    for j in range(d, T):
+        if lo[j] != hi[j - d]:
+            return 0
+    return d
 
 
 @kernel

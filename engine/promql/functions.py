@@ -246,22 +246,31 @@ def _over_time(ev: Evaluator, call: N.Call, times: np.ndarray) -> Vector:
 def _apply_over_time(
     ev: Evaluator, call: N.Call, m: Matrix, times: np.ndarray, p1: np.ndarray, p2: np.ndarray
 ) -> Vector:
-    start, end = m.bounds()
-    if m.extended == "anchored":  # changes/resets: start at the sample at or before the window
-        inside, _ = _bounds_from(m, m.range_start)
-        start = np.where(inside > start, inside - 1, inside)
-        end = np.where(end > inside, end, start)  # no sample inside the window: no output
     kind = K.KINDS[call.func]
     min_samples = (
         2 if call.func in ("deriv", "predict_linear", "double_exponential_smoothing") else 1
     )
-    out, present = _by_series(
-        ev,
-        m,
-        lambda a, b: K.over_time(
-            kind, m.ts, m.values, start[a:b], end[a:b], p1, p2, times, min_samples
-        ),
-    )
+    if kind in (K.MIN, K.MAX) and not m.extended and _monotone(m.lo) and _monotone(m.hi):
+        # on monotone grids (the usual case) min/max find their window bounds on the way
+        is_max = kind == K.MAX
+
+        def run(a: int, b: int) -> tuple[np.ndarray, ...]:
+            return K.extreme_over_time(
+                m.ts, m.values, m.seg_start[a:b], m.seg_end[a:b], m.lo, m.hi, is_max, min_samples
+            )
+    else:
+        start, end = m.bounds()
+        if m.extended == "anchored":  # changes/resets: start at the sample at or before it
+            inside, _ = _bounds_from(m, m.range_start)
+            start = np.where(inside > start, inside - 1, inside)
+            end = np.where(end > inside, end, start)  # no sample inside the window: no output
+
+        def run(a: int, b: int) -> tuple[np.ndarray, ...]:
+            return K.over_time(
+                kind, m.ts, m.values, start[a:b], end[a:b], p1, p2, times, min_samples
+            )
+
+    out, present = _by_series(ev, m, run)
     keep_name = call.func in ("last_over_time", "first_over_time")
     return _vector_result(ev, m, out, present, drop=not keep_name)
 

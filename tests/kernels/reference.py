@@ -1150,7 +1150,7 @@ def smoothed_instant(f: Sequence[Point], at: int) -> float | None:
 
 #: ``"module.kernel"`` -> its reference. Every public kernel of the tested modules is here
 #: (``test_reference_table`` checks it); a kernel whose reference is another kernel's
-#: (``extrapolated_rate_fused``) maps to the same function.
+#: (``extrapolated_rate_fused``, ``extreme_over_time``) maps to the same function.
 REFERENCES: dict[str, Callable[..., Any]] = {
     "kahan.kahan_inc": kahan_inc,
     "gosort.go_sort": go_sort,
@@ -1164,6 +1164,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "rate.extrapolated_rate_fused": extrapolated_rate,
     "rate.instant_value": instant_value,
     "over_time.over_time": over_time,
+    "over_time.extreme_over_time": over_time,
     "over_time.quantile_sorted": quantile,
     "grouped.aggregate": aggregate,
     "grouped.aggregate_quantile": aggregate_quantile,

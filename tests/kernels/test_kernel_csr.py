@@ -8,7 +8,8 @@ duplicates are common, both with identical bits and with values that compare equ
 differ in bits (0.0 / -0.0, NaN / the stale marker); samples arrive in order, reversed or
 shuffled (the kernel only sorts series that need it); some series get no sample at all.
 ``matrix_points``: a step matrix's rows, picked in any order (repeats too) and with any
-pattern of present steps, empty rows included, become CSR points.
+pattern of present steps, empty rows and rows present at every step (short, or long
+enough to be copied whole) included, become CSR points.
 """
 
 from __future__ import annotations
@@ -122,8 +123,12 @@ def test_broken_references_are_caught():
 @st.composite
 def step_matrices(draw):
     S = draw(st.integers(0, 5))
-    T = draw(st.integers(0, 6))
-    present = np.array(draw(st.lists(st.booleans(), min_size=S * T, max_size=S * T)), bool)
+    T = draw(st.one_of(st.integers(0, 6), st.integers(K.WHOLE_ROW - 1, K.WHOLE_ROW + 9)))
+    every = st.just([True] * T)  # a row present at every step (copied whole when long)
+    present = np.array(
+        [draw(st.one_of(every, st.lists(st.booleans(), min_size=T, max_size=T))) for _ in range(S)],
+        bool,
+    )
     values = np.array(
         draw(
             st.lists(

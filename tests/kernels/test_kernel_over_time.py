@@ -4,9 +4,11 @@ and ``quantile_sorted`` (the ``quantile()`` shared with the ``quantile`` aggrega
 Why the inputs reach every branch:
 
 - each kind runs over regular, ``@``, reversed and random grids, so min/max (the sliding
-  deque and the window-by-window loop, whichever ``over_time`` picks) meet
+  two stacks and the window-by-window fold, whichever ``over_time`` picks) meet
   windows that move forward, stand still, move back and overlap arbitrarily, and the
-  reductions meet empty, single-sample and long windows;
+  reductions meet empty, single-sample and long windows; ``extreme_over_time``, which
+  finds its own bounds on non-decreasing grids, meets windows a whole number of steps
+  long (their starts taken from earlier ends) and windows that are not;
 - values include NaN, ±Inf, ±0.0, 1e308 and subnormals: sums overflow (Kahan's "infinite
   sum drops the compensation"), ``avg_over_time`` switches to the incremental mean,
   ``min``/``max`` start from NaN, ``changes`` compares NaN with NaN, ``deriv`` sees
@@ -38,6 +40,7 @@ from kernel_support import (
 )
 
 from engine.kernels import over_time as K
+from engine.kernels import windows as W
 
 KIND_NAMES = sorted(K.KINDS)
 NEEDS_TWO = {"deriv", "predict_linear", "double_exponential_smoothing"}
@@ -121,20 +124,95 @@ def test_over_time_honours_min_samples_for_every_kind(data):
     assert_same(out, present, _expected(name, inp), f"{name}, min_samples={inp[-1]}")
 
 
-@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+def _extremes(strategy, vals, start, end, is_max, min_samples):
+    """``_extremes`` over given window bounds, each window folded afresh (``fold``) or
+    the windows slid through the two stacks (``slide``), whichever ``over_time`` would
+    pick."""
+    room = max(int((end - start).max(initial=0)), 1) if strategy == "slide" else 0
+    none = np.zeros(0, np.int64)
+    return K._extremes(
+        none, vals, none, none, none, none, start, end, False, is_max, min_samples,
+        np.empty(room), 0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("strategy", ["fold", "slide"])
 @pytest.mark.parametrize("name", ["min_over_time", "max_over_time"])
 @kernel_settings(40)
 @given(data=st.data())
 def test_both_min_max_strategies_match_reference(strategy, name, data):
-    """``over_time`` picks the sliding deque or the window-by-window loop by how often
-    the windows overlap; each must be right on any grid, whichever it would pick."""
+    """``over_time`` folds each window or slides them by how often the windows overlap;
+    each must be right on any grid, whichever it would pick."""
     inp = data.draw(over_time_inputs(name, any_min_samples=True))
     store, g, start, end, _, _, min_samples = inp
-    out = np.zeros(start.shape)
-    present = np.zeros(start.shape, bool)
-    run = getattr(K, strategy)
-    run(store.values, start, end, name == "max_over_time", min_samples, out, present)
+    out, present = _extremes(
+        strategy, store.values, start, end, name == "max_over_time", min_samples
+    )
     assert_same(out, present, _expected(name, inp), f"{strategy} for {name} over {g.kind}")
+
+
+@st.composite
+def fused_extreme_inputs(draw):
+    """One to three series of up to 60 samples at a steady interval (jittered or not)
+    with values that tie, hold NaN, ±Inf and zeros of both signs (or any
+    :func:`values`), under a non-decreasing grid whose windows overlap a lot, a little
+    or not at all, often a whole number of steps long (each window then starts where an
+    earlier one ended), or stand still (``@``)."""
+    n_series = draw(st.integers(1, 3))
+    offsets, ts, vals = [0], [], []
+    for _ in range(n_series):
+        n = draw(st.integers(0, 60))
+        jitter = draw(st.sampled_from([0, 0, 400]))
+        ts += [1000 * (i + 1) + draw(st.integers(0, jitter)) for i in range(n)]
+        vals += draw(
+            st.one_of(
+                st.lists(_TIES, min_size=n, max_size=n),
+                runs(n),
+                st.lists(values(), min_size=n, max_size=n),
+            )
+        )
+        offsets.append(len(ts))
+    T = draw(st.integers(1, 40))
+    step = draw(st.sampled_from([0, 500, 1000, 2000, 3000, 7000]))
+    width = draw(
+        st.one_of(
+            st.integers(0, 24).map(lambda d: d * step if step else 1000),
+            st.integers(1, 40).map(lambda w: w * 1000),
+            st.integers(1, 40_000),
+        )
+    )
+    t0 = draw(st.integers(-5, 70)) * 1000 + draw(st.sampled_from([0, 500, 999]))
+    hi = np.array([t0 + j * step for j in range(T)], np.int64)
+    return np.array(vals, np.float64), np.array(ts, np.int64), np.array(offsets), hi - width, hi
+
+
+@pytest.mark.parametrize("name", ["min_over_time", "max_over_time"])
+@kernel_settings(200)
+@given(inp=fused_extreme_inputs(), min_samples=st.integers(1, 3))
+def test_extreme_over_time_matches_reference(name, inp, min_samples):
+    """min/max_over_time finding their own window bounds (the evaluator's path on
+    non-decreasing grids) give every window's ``compareOverTime`` bit for bit, whether
+    they fold each window or slide, and whether a window's start is walked to or taken
+    from the end of the window a whole number of steps before."""
+    vals, ts, offsets, lo, hi = inp
+    out, present = K.extreme_over_time(
+        ts, vals, offsets[:-1], offsets[1:], lo, hi, name == "max_over_time", min_samples
+    )
+    start, end = (
+        np.array(x, dtype=np.int64).reshape(len(offsets) - 1, len(hi))
+        for x in R.window_bounds(offsets[:-1], offsets[1:], ts, lo, hi)
+    )
+    points = [(int(t), float(v)) for t, v in zip(ts, vals, strict=True)]
+    expected = [
+        [
+            R.over_time(name, points[start[s, j] : end[s, j]], 0.0, 0.0, 0, min_samples)
+            for j in range(len(hi))
+        ]
+        for s in range(len(offsets) - 1)
+    ]
+    slides = (hi - lo).sum() > K.SLIDING_WHEN * (hi[-1] - lo[0])
+    event(f"starts from earlier ends: {W.lag(lo, hi) > 0}, slides: {slides}")
+    assert_same(out, present, expected, name)
 
 
 #: values whose order under Go's unstable sort decides the sign of a zero quantile
@@ -230,7 +308,7 @@ def test_sliding_quantile_follows_zeros_that_change_sign(q):
     assert_same(out, present, expected, f"q={q}")
 
 
-@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+@pytest.mark.parametrize("strategy", ["fold", "slide"])
 @pytest.mark.parametrize("is_max", [True, False])
 def test_min_max_skip_a_leading_nan_and_keep_the_first_of_equal_zeros(strategy, is_max):
     """The cases random inputs reach rarely: a window that starts with NaN takes its
@@ -238,15 +316,11 @@ def test_min_max_skip_a_leading_nan_and_keep_the_first_of_equal_zeros(strategy, 
     vals = np.array([math.nan, 1.0, 5.0, -2.0, math.nan, math.nan, -0.0, 0.0])
     start = np.array([[0, 4, 6, 0]], np.int64)
     end = np.array([[4, 6, 8, 8]], np.int64)
-    out = np.zeros((1, 4))
-    present = np.zeros((1, 4), bool)
-    getattr(K, strategy)(vals, start, end, is_max, 1, out, present)
+    out, present = _extremes(strategy, vals, start, end, is_max, 1)
     expected = [5.0 if is_max else -2.0, math.nan, -0.0, 5.0 if is_max else -2.0]
     assert present.all()
     np.testing.assert_array_equal(out[0], expected)
     assert math.copysign(1.0, out[0, 2]) == -1.0
-
-
 
 
 @kernel_settings(150)
@@ -377,16 +451,14 @@ def test_flat_window_quantile_still_interpolates(value, n, q):
     assert out[0, 0] == R.quantile(q, vals.tolist()) != value
 
 
-@pytest.mark.parametrize("strategy", ["_sliding_extreme", "_window_extreme"])
+@pytest.mark.parametrize("strategy", ["fold", "slide"])
 @pytest.mark.parametrize("is_max", [True, False])
 def test_min_max_without_nan_keep_the_first_of_equal_zeros(strategy, is_max):
-    """A series without NaN takes the plain compare loop: it must still keep the first
-    of two equal extremes (-0.0 before 0.0 stays -0.0)."""
+    """Windows without NaN take the plain fold: it must still keep the first of two
+    equal extremes (-0.0 before 0.0 stays -0.0)."""
     vals = np.array([-0.0, 0.0, 3.0, -1.0, 0.0])
     start = np.array([[0, 1, 3]], np.int64)
     end = np.array([[2, 4, 5]], np.int64)
-    out = np.zeros((1, 3))
-    present = np.zeros((1, 3), bool)
-    getattr(K, strategy)(vals, start, end, is_max, 1, out, present)
+    out, _ = _extremes(strategy, vals, start, end, is_max, 1)
     np.testing.assert_array_equal(out[0], [-0.0, 3.0 if is_max else -1.0, 0.0 if is_max else -1.0])
     assert math.copysign(1.0, out[0, 0]) == -1.0

@@ -146,3 +146,32 @@ def test_first_after_is_a_right_bisection(ts, data):
     b = data.draw(st.integers(a, len(ts)))
     want = a + int(np.searchsorted(ts[a:b], x, side="right"))
     assert K.first_after(ts, a, b, x) == want
+
+
+@kernel_settings(300)
+@given(
+    t0=st.integers(-(10**6), 10**6),
+    step=st.integers(0, 5000),
+    d=st.integers(0, 12),
+    extra=st.integers(-3, 3),
+    T=st.integers(0, 20),
+    data=st.data(),
+)
+def test_lag_is_where_windows_start_at_earlier_ends(t0, step, d, extra, T, data):
+    """``lag`` finds ``d`` on a step grid whose range is ``d`` steps (every window then
+    starts where the one ``d`` steps before ends), and only claims a lag that holds for
+    every window, on any non-decreasing grid (repeated steps and other ranges too)."""
+    regular = data.draw(st.booleans())
+    if regular:
+        hi = np.array([t0 + j * step for j in range(T)], np.int64)
+    else:  # any non-decreasing edges
+        edges = data.draw(st.lists(st.integers(0, 40), min_size=T, max_size=T))
+        hi = np.sort(np.array(edges, np.int64))
+    width = d * step + data.draw(st.sampled_from([0, 0, extra]))
+    lo = hi - width
+    got = K.lag(lo, hi)
+    assert 0 <= got < max(T, 1)
+    if got:
+        assert all(lo[j] == hi[j - got] for j in range(got, T))
+    elif regular and step and 0 < d < T and width == d * step:
+        raise AssertionError(f"missed the lag {d} of a {step} ms grid of {T} steps")
