@@ -26,7 +26,6 @@ from decimal import Decimal
 import numpy as np
 
 from .gostrconv import quote
-from .kernels.labelsort import distinct, lex_order
 
 __all__ = [
     "POOL",
@@ -328,6 +327,8 @@ class LabelTable:
         >>> t.sort_order().tolist()
         [3, 2, 1, 0]
         """
+        from .kernels.labelsort import distinct, lex_order  # numba: not at ``import engine``
+
         names = self.names()
         if self.n < 2 or not names:
             return np.arange(self.n, dtype=np.int64)
