@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import TypeVar
 
 import numpy as np
 
@@ -117,29 +118,36 @@ class LabelTable:
     0 means the series has no such label. A column may hold only zeros (a name no series
     of this table has): :meth:`names` leaves it out. Tables are immutable by convention:
     every method returns a new table and shares unchanged columns.
+
+    :meth:`take` gathers no column: it notes the rows to gather (the column is then
+    ``(source, rows)``), and a column is gathered when first read (:meth:`get`,
+    :attr:`cols`, :meth:`names`), so a table pays only for the columns later read (an
+    aggregation reads its grouping labels only).
     """
 
-    __slots__ = ("n", "cols", "_names", "_postings")
+    __slots__ = ("n", "_cols", "_lazy", "_names", "_memo")
 
     def __init__(self, n: int, cols: Mapping[str, np.ndarray] | None = None) -> None:
         self.n = int(n)
-        self.cols: dict[str, np.ndarray] = {}
+        self._cols: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
+        self._lazy = False  # whether a column may be still to gather
         self._names: list[str] | None = None
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._memo: dict = {}
         for name, codes in (cols or {}).items():
             codes = np.asarray(codes, dtype=np.int32)
             if codes.shape != (self.n,):
                 raise ValueError(f"column {name!r} has shape {codes.shape}, expected ({self.n},)")
-            self.cols[name] = codes
+            self._cols[name] = codes
 
     @classmethod
-    def _of(cls, n: int, cols: dict[str, np.ndarray]) -> LabelTable:
+    def _of(cls, n: int, cols: dict) -> LabelTable:
         """A table over columns already checked (int32, length ``n``): no copies, no checks."""
         t = cls.__new__(cls)
         t.n = n
-        t.cols = cols
+        t._cols = cols
+        t._lazy = False
         t._names = None
-        t._postings = {}
+        t._memo = {}
         return t
 
     # ---- construction -------------------------------------------------------------
@@ -178,9 +186,26 @@ class LabelTable:
             self._names = sorted(k for k, c in self.cols.items() if c.any())
         return self._names
 
+    @property
+    def cols(self) -> dict[str, np.ndarray]:
+        """Value ids (``int32``, one per series) of every label name, by name."""
+        cols = self._cols
+        if self._lazy:
+            for name, c in cols.items():
+                if type(c) is tuple:
+                    cols[name] = c[0][c[1]]  # replaces a value: the dict keeps its size
+            self._lazy = False
+        return cols  # type: ignore[return-value]
+
+    def _column(self, name: str) -> np.ndarray | None:
+        c = self._cols.get(name)
+        if type(c) is tuple:
+            c = self._cols[name] = c[0][c[1]]
+        return c
+
     def get(self, name: str) -> np.ndarray:
         """Value ids of label ``name`` (zeros where absent)."""
-        c = self.cols.get(name)
+        c = self._column(name)
         return c if c is not None else np.zeros(self.n, dtype=np.int32)
 
     def values(self, name: str) -> np.ndarray:
@@ -193,23 +218,32 @@ class LabelTable:
 
         As a TSDB's postings index: the first call for ``name`` sorts its column once and
         keeps the order on the table (tables are immutable), later calls are a binary
-        search instead of a pass over every series.
+        search instead of a pass over every series, and the answer for a value is kept.
 
         >>> t = LabelTable.from_dicts([{"a": "x"}, {"a": "y"}, {"a": "x"}])
         >>> t.series_with("a", POOL.intern("x")).tolist(), t.series_with("b", 0).tolist()
         ([0, 2], [0, 1, 2])
         """
-        index = self._postings.get(name)
-        if index is None:
-            codes = self.get(name)
-            order = np.argsort(codes, kind="stable")
-            index = (codes[order], order)
-            for a in index:
-                a.flags.writeable = False
-            self._postings[name] = index
-        ordered, order = index
+        key = ("series_with", name, value_id)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        ordered, order = self.remember(("postings", name), lambda: _postings(self.get(name)))
         lo, hi = np.searchsorted(ordered, (value_id, value_id + 1)).tolist()
-        return order[lo:hi]
+        return self.remember(key, lambda: order[lo:hi])
+
+    def remember(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """``build()``, kept on the table under ``key`` for later calls: tables are
+        immutable, so what is derived from their columns stays true (the postings of
+        :meth:`series_with`, the series a regex matcher selects). Arrays kept must be
+        read-only; at most :data:`_REMEMBERED` results are kept."""
+        memo = self._memo
+        hit = memo.get(key, _MISSING)
+        if hit is _MISSING:
+            if len(memo) >= _REMEMBERED:
+                memo.clear()
+            hit = memo[key] = build()
+        return hit
 
     def row(self, i: int) -> dict[str, str]:
         """Labels of series ``i``, sorted by name."""
@@ -224,7 +258,7 @@ class LabelTable:
         names = self.names()
         if not names:
             return [()] * self.n
-        cols = [POOL.strings(self.cols[k]) for k in names]
+        cols = [POOL.strings(self.get(k)) for k in names]
         out = []
         for vals in zip(*cols, strict=True):
             out.append(tuple((k, v) for k, v in zip(names, vals, strict=True) if v))
@@ -234,16 +268,29 @@ class LabelTable:
     def take(self, idx: np.ndarray | Sequence[int]) -> LabelTable:
         """The series at ``idx`` (integer indices or a boolean mask)."""
         idx = np.asarray(idx)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        return LabelTable._of(len(idx), {k: c[idx] for k, c in self.cols.items()})
+        # a copy: the caller may reuse its array, and this one is read when gathering
+        idx = np.flatnonzero(idx) if idx.dtype == bool else np.array(idx, dtype=np.int64)
+        cols: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
+        composed: dict[int, np.ndarray] = {}  # the rows of each pending gather, taken once
+        for k, c in self._cols.items():
+            if type(c) is tuple:
+                source, rows = c
+                at = composed.get(id(rows))
+                if at is None:
+                    at = composed[id(rows)] = rows[idx]
+                cols[k] = (source, at)
+            else:
+                cols[k] = (c, idx)
+        t = LabelTable._of(len(idx), cols)
+        t._lazy = True
+        return t
 
     def pruned(self) -> LabelTable:
         """The same label sets without the columns no series uses."""
         names = self.names()
-        if len(names) == len(self.cols):
+        if len(names) == len(self._cols):
             return self
-        return LabelTable.of_columns(self.n, {k: self.cols[k] for k in names}, names)
+        return LabelTable.of_columns(self.n, {k: self.get(k) for k in names}, names)
 
     @classmethod
     def of_columns(cls, n: int, cols: dict[str, np.ndarray], names: list[str]) -> LabelTable:
@@ -255,16 +302,17 @@ class LabelTable:
 
     def drop(self, names: Iterable[str]) -> LabelTable:
         names = set(names)
-        return self._subset({k: c for k, c in self.cols.items() if k not in names})
+        return self._subset({k: c for k, c in self._cols.items() if k not in names})
 
     def keep(self, names: Iterable[str]) -> LabelTable:
         names = set(names)
-        return self._subset({k: c for k, c in self.cols.items() if k in names})
+        return self._subset({k: c for k, c in self._cols.items() if k in names})
 
-    def _subset(self, cols: dict[str, np.ndarray]) -> LabelTable:
+    def _subset(self, cols: dict) -> LabelTable:
         """A table over some of this table's columns; which of them some series uses is
         known already when this table's :meth:`names` is."""
         t = LabelTable._of(self.n, cols)
+        t._lazy = self._lazy
         if self._names is not None:
             t._names = [k for k in self._names if k in cols]
         return t
@@ -274,9 +322,11 @@ class LabelTable:
         codes = np.asarray(codes, dtype=np.int32)
         if codes.shape != (self.n,):
             raise ValueError(f"column {name!r} has shape {codes.shape}, expected ({self.n},)")
-        cols = dict(self.cols)
+        cols = dict(self._cols)
         cols[name] = codes
-        return LabelTable._of(self.n, cols)
+        t = LabelTable._of(self.n, cols)
+        t._lazy = self._lazy
+        return t
 
     def with_value(self, name: str, value: str) -> LabelTable:
         """A copy with label ``name`` set to ``value`` on every series."""
@@ -297,7 +347,7 @@ class LabelTable:
         ``first[g]`` the first series of group ``g``. Groups are numbered in order of
         first appearance, so the result is stable under the input order.
         """
-        return group_columns([self.cols[k] for k in self.names()], self.n)
+        return group_columns([self.get(k) for k in self.names()], self.n)
 
     def duplicated_pair(self) -> tuple[int, int] | None:
         """Indices of two series with identical label sets, or ``None``."""
@@ -332,11 +382,26 @@ class LabelTable:
         names = self.names()
         if self.n < 2 or not names:
             return np.arange(self.n, dtype=np.int64)
-        m = np.vstack([self.cols[k] for k in names])  # [k, n], rows in name order
+        m = np.vstack([self.get(k) for k in names])  # [k, n], rows in name order
         codes = distinct(np.sort(m, axis=None))  # numpy's sort is faster than numba's
         strings = POOL.strings(codes).tolist()
         by_string = np.array(sorted(range(len(strings)), key=strings.__getitem__), np.int64)
         return lex_order(m, codes, by_string)
+
+
+_T = TypeVar("_T")
+_MISSING = object()
+#: at most this many results kept by :meth:`LabelTable.remember` on one table
+_REMEMBERED = 256
+
+
+def _postings(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sorted codes, order)`` of a column, both read-only: its postings index."""
+    order = np.argsort(codes, kind="stable")
+    index = (codes[order], order)
+    for a in index:
+        a.flags.writeable = False
+    return index
 
 
 #: up to this many rows, :func:`group_columns` groups with a dict (numpy's fixed cost is larger)
@@ -359,9 +424,14 @@ def group_columns(cols: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.nd
     if n <= _SMALL_GROUP:
         ids: dict = {}
         rows = zip(*[c.tolist() for c in cols], strict=True) if len(cols) > 1 else cols[0].tolist()
-        inverse = np.array([ids.setdefault(r, len(ids)) for r in rows], np.int64)
-        # group g first appears where the running maximum of the ids reaches g
-        return inverse, np.searchsorted(np.maximum.accumulate(inverse), np.arange(len(ids)))
+        inverse, starts = [], []
+        for i, r in enumerate(rows):
+            g = ids.get(r)
+            if g is None:
+                g = ids[r] = len(starts)
+                starts.append(i)
+            inverse.append(g)
+        return np.array(inverse, np.int64), np.array(starts, np.int64)
     if len(cols) == 1:
         flat = cols[0]
     else:

@@ -66,3 +66,65 @@ def test_a_selection_keeps_exactly_the_columns_its_series_use(rows, data):
     want = store.labels.take(ids)
     assert got.rows() == want.rows()
     assert got.names() == sorted(got.cols) == want.names()
+
+
+# a step of a chain of table operations: (what, argument drawn for it)
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("take"), st.lists(st.integers(-40, 40), max_size=12)),
+        st.tuples(st.just("mask"), st.lists(st.booleans(), max_size=40)),
+        st.tuples(st.just("drop"), st.sets(NAMES, max_size=3)),
+        st.tuples(st.just("keep"), st.sets(NAMES, max_size=4)),
+        st.tuples(st.just("set"), st.tuples(NAMES, VALUES)),
+        st.tuples(st.just("read"), NAMES),
+        st.tuples(st.just("names"), st.none()),
+    ),
+    max_size=8,
+)
+
+
+@given(ROWS, STEPS)
+def test_chained_takes_and_subsets_are_the_plain_label_sets(rows, steps):
+    """take gathers its columns only when they are read; any chain of takes, subsets and
+    reads in between (which gather some columns and leave others pending) gives the label
+    sets that plain lists of dicts give, whichever accessor reads them."""
+    import numpy as np
+
+    table = LabelTable.from_dicts(rows)
+    want = [{k: v for k, v in r.items() if v} for r in rows]
+    for what, arg in steps:
+        if what == "take":
+            idx = [i for i in arg if -len(want) <= i < len(want)]
+            a = np.array(idx, np.int64)
+            table = table.take(a)
+            a[:] = 0  # the caller's array is its own again
+            want = [want[i] for i in idx]
+        elif what == "mask":
+            mask = [arg[i % len(arg)] if arg else True for i in range(len(want))]
+            table = table.take(np.array(mask, bool))
+            want = [r for r, keep in zip(want, mask, strict=True) if keep]
+        elif what == "drop":
+            table = table.drop(arg)
+            want = [{k: v for k, v in r.items() if k not in arg} for r in want]
+        elif what == "keep":
+            table = table.keep(arg)
+            want = [{k: v for k, v in r.items() if k in arg} for r in want]
+        elif what == "set":
+            name, value = arg
+            table = table.with_value(name, value)
+            want = [{k: v for k, v in r.items() if k != name} for r in want]
+            if value:
+                want = [{**r, name: value} for r in want]
+        elif what == "read":
+            assert table.values(arg).tolist() == [r.get(arg, "") for r in want]
+        else:
+            assert table.names() == sorted({k for r in want for k in r})
+        assert table.n == len(want)
+    assert [dict(sorted(r.items())) for r in want] == table.rows()
+    assert table.keys() == [labels_key(r) for r in want]
+    assert table.names() == sorted({k for r in want for k in r})
+    from engine.labels import POOL
+
+    for k, c in table.cols.items():  # every column gathered, none left pending
+        assert c.dtype == np.int32 and c.shape == (len(want),)
+        assert POOL.strings(c).tolist() == [r.get(k, "") for r in want]

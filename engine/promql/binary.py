@@ -317,7 +317,9 @@ def _pairs_by_series(
     labels = _source_labels(lhs, rhs, li, ri, np.zeros(len(li), np.int8), node.op, m)
     if not ev.delayed and node.return_bool:
         labels = labels.drop(METADATA_LABELS)
-    if len(labels.group()[1]) < len(li):
+    # with ``on`` labels other than the name's, the labels are the pairs' signatures
+    distinct = m.on and not m.include and not set(m.labels) & set(METADATA_LABELS)
+    if not distinct and len(labels.group()[1]) < len(li):
         return None
     return Vector(
         labels, np.where(present, values, 0.0), present, np.full(len(li), bool(node.return_bool))

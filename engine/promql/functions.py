@@ -192,7 +192,7 @@ def _non_counter_info(ev: Evaluator, call: N.Call, m: Matrix, present: np.ndarra
     if call.func not in ("rate", "increase"):
         return
     produced = m.labels.get(METRIC_NAME)[present.any(axis=1)]
-    for name in sorted(POOL.string(code) for code in np.unique(produced).tolist()):
+    for name in sorted(POOL.string(code) for code in set(produced.tolist())):
         if name and not name.endswith(("_total", "_sum", "_count", "_bucket")):
             ev.annotate(A.possible_non_counter(name, _unwrap(call.args[0]).pos))
 

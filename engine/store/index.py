@@ -112,11 +112,14 @@ def match_series(table: LabelTable, matchers: Sequence[Matcher]) -> np.ndarray:
     for m in rest:
         if len(ids) == 0:
             break
-        codes = table.get(m.name)
-        if len(ids) < table.n:
-            codes = codes[ids]
-        ids = ids[_value_mask(codes, m)]
+        # which of the table's series pass, found once per table and matcher
+        ids = ids[table.remember(m, lambda m=m: _frozen(_value_mask(table.get(m.name), m)))[ids]]
     return ids
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def parse_matchers(text: str) -> list[Matcher]:
