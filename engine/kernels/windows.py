@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..store.samples import STALE_NAN_BITS
+from ..store.samples import STALE_NAN_BITS, is_stale
 from .jit import kernel
 
 #: typed constant: comparing uint64 bits with a Python int would go through float64
@@ -202,51 +202,39 @@ def lookback_index(seg_start, seg_end, ts, values, lo, hi):
     return out
 
 
-def drop_stale(offsets, ts, values):
+def drop_stale(offsets, ts, values, where=None):
     """The CSR columns without stale markers (range selectors never see them).
 
-    The markers are found in one pass and the runs between them copied whole: a store
-    has few markers (one per series that disappears). The new columns are allocated by
-    numpy, which asks the kernel for huge pages, so the copy runs at memory speed:
-    0.26 -> 0.09 s for the medium mesh's 15M samples (a new process's first query), where
-    numba's own allocation took a page fault every 4 KiB."""
-    stale = _count_stale(values)
+    ``where`` are the markers' positions (ascending), found here when the caller does
+    not have them. The runs between markers are copied whole: a store has few markers
+    (one per series that disappears). The new columns are allocated by numpy, which asks
+    the kernel for huge pages, so the copy runs at memory speed: 0.26 -> 0.09 s for the
+    medium mesh's 15M samples, where numba's own allocation took a page fault every
+    4 KiB."""
+    if where is None:
+        where = np.flatnonzero(is_stale(values))
+    stale = len(where)
     new_ts = np.empty(len(ts) - stale, np.int64)
     new_vals = np.empty(len(values) - stale, np.float64)
     new_off = np.empty(len(offsets), np.int64)
-    _copy_fresh(offsets, ts, values, stale, new_off, new_ts, new_vals)
+    ends = np.append(where, len(values)).astype(np.int64)  # the markers, then the end
+    _copy_fresh(offsets, ts, values, ends, new_off, new_ts, new_vals)
     return new_off, new_ts, new_vals
 
 
 @kernel
-def _count_stale(values):
-    bits = values.view(np.uint64)
-    stale = 0
-    for i in range(len(bits)):
-        stale += bits[i] == _STALE
-    return stale
-
-
-@kernel
-def _copy_fresh(offsets, ts, values, stale, new_off, new_ts, new_vals):
-    """:func:`drop_stale` into the given arrays."""
-    bits = values.view(np.uint64)
-    n = len(bits)
-    where = np.empty(stale + 1, np.int64)  # the markers' positions, then n
-    k = 0
-    for i in range(n):
-        if bits[i] == _STALE:
-            where[k] = i
-            k += 1
-    where[stale] = n
-    a = 0  # [a, where[r]) goes to [a - r, where[r] - r)
+def _copy_fresh(offsets, ts, values, ends, new_off, new_ts, new_vals):
+    """:func:`drop_stale` into the given arrays; ``ends`` are the markers' positions,
+    then ``len(values)``."""
+    stale = len(ends) - 1
+    a = 0  # [a, ends[r]) goes to [a - r, ends[r] - r)
     for r in range(stale + 1):
-        b = where[r]
+        b = ends[r]
         new_ts[a - r : b - r] = ts[a:b]
         new_vals[a - r : b - r] = values[a:b]
         a = b + 1
     r = 0  # markers before offsets[s]
     for s in range(len(offsets)):
-        while r < stale and where[r] < offsets[s]:
+        while r < stale and ends[r] < offsets[s]:
             r += 1
         new_off[s] = offsets[s] - r

@@ -24,7 +24,7 @@ from ..kernels.rate import counter_resets
 from ..kernels.windows import drop_stale, lookback_index, window_bounds
 from ..labels import LabelTable
 from ..store import Store
-from ..store.samples import STALE_NAN_BITS, Samples
+from ..store.samples import Samples, is_stale
 from .values import Matrix, Vector
 
 if TYPE_CHECKING:
@@ -126,8 +126,7 @@ class StoreView:
     def markers(self) -> np.ndarray:
         """Positions of the store's stale markers in its sample columns."""
         if self._markers is None:
-            bits = self.store.samples.values.view(np.uint64)
-            self._markers = np.flatnonzero(bits == np.uint64(STALE_NAN_BITS))
+            self._markers = np.flatnonzero(is_stale(self.store.samples.values))
         return self._markers
 
     @property
@@ -172,7 +171,7 @@ def _stale_free(s: Samples, lo: int, hi: int, markers: np.ndarray) -> _Clean:
             ends = ends.copy()
             ends[series] -= count
         else:
-            offsets, ts, values = drop_stale(offsets, ts, values)
+            offsets, ts, values = drop_stale(offsets, ts, values, inside)
             starts, ends = offsets[:-1], offsets[1:]
     # trailing markers stay in ``values``: NaN compares false, so they count no reset
     return _Clean(lo, ts, values, starts, ends, counter_resets(offsets, values))
